@@ -1,0 +1,18 @@
+# Upper layers: each is added once it has sources.
+if(STAGEFS_HAS_meta)
+  stagefs_layer(stagefs_meta meta stagefs_base SQLite::SQLite3)
+endif()
+if(STAGEFS_HAS_cache)
+  stagefs_layer(stagefs_cache cache stagefs_base)
+endif()
+if(STAGEFS_HAS_app)
+  file(GLOB app_srcs CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/app/*.cc)
+  list(FILTER app_srcs EXCLUDE REGEX ".*/main\\.cc$")
+  add_library(stagefs_app STATIC ${app_srcs})
+  target_include_directories(stagefs_app PUBLIC ${CMAKE_SOURCE_DIR}/src)
+  target_link_libraries(stagefs_app PUBLIC stagefs_s3_http PkgConfig::TOMLPP CLI11::CLI11
+                        nlohmann_json::nlohmann_json)
+  add_executable(stagefs ${CMAKE_SOURCE_DIR}/src/app/main.cc)
+  target_link_libraries(stagefs PRIVATE stagefs_app)
+  set_target_properties(stagefs PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})
+endif()
