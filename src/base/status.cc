@@ -21,6 +21,8 @@ const char* ErrorCodeName(ErrorCode code) {
     case ErrorCode::kDataLoss: return "DataLoss";
     case ErrorCode::kConflict: return "Conflict";
     case ErrorCode::kCancelled: return "Cancelled";
+    case ErrorCode::kReadOnly: return "ReadOnly";
+    case ErrorCode::kNotPermitted: return "NotPermitted";
     case ErrorCode::kInternal: return "Internal";
   }
   return "Unknown";

@@ -31,6 +31,8 @@ enum class ErrorCode {
   kDataLoss,
   kConflict,
   kCancelled,
+  kReadOnly,      // EROFS
+  kNotPermitted,  // EPERM (as opposed to EACCES)
   kInternal,
 };
 

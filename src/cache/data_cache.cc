@@ -1,0 +1,226 @@
+#include "cache/data_cache.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+namespace stagefs::cache {
+namespace {
+
+constexpr int kMaxOpenFds = 512;
+
+Status ErrnoStatus(const std::string& what, int err) {
+  ErrorCode code = (err == ENOSPC || err == EDQUOT) ? ErrorCode::kNoSpace : ErrorCode::kIo;
+  return Status(code, what + ": " + std::strerror(err));
+}
+
+}  // namespace
+
+DataCache::DataCache(std::string dir, meta::MetadataStore* store)
+    : dir_(std::move(dir)), store_(store) {}
+
+DataCache::~DataCache() {
+  for (auto& [ino, e] : entries_)
+    if (e.fd >= 0) ::close(e.fd);
+}
+
+Status DataCache::Init() {
+  std::error_code ec;
+  std::filesystem::create_directories(dir_, ec);
+  if (ec) return Status(ErrorCode::kIo, "cannot create cache directory " + dir_ + ": " + ec.message());
+  // Residency totals for capacity accounting.
+  uint64_t total = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_, ec)) {
+    if (!entry.is_regular_file()) continue;
+    uint64_t ino = std::strtoull(entry.path().filename().c_str(), nullptr, 16);
+    auto ext = store_->GetExtents(ino);
+    if (!ext.ok()) return ext.error();
+    for (const auto& [a, b] : *ext) total += b - a;
+  }
+  used_ = total;
+  return OkStatus();
+}
+
+std::string DataCache::PathOf(uint64_t ino) const {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "/%02x/%016llx", static_cast<unsigned>(ino & 0xff),
+                static_cast<unsigned long long>(ino));
+  return dir_ + buf;
+}
+
+DataCache::Entry& DataCache::EntryLocked(uint64_t ino) {
+  Entry& e = entries_[ino];
+  if (!e.loaded) {
+    e.loaded = true;
+    auto ext = store_->GetExtents(ino);
+    if (ext.ok())
+      for (const auto& [a, b] : *ext) e.extents.Add(a, b);
+  }
+  return e;
+}
+
+void DataCache::CloseIdleLocked() {
+  for (auto it = entries_.begin(); it != entries_.end() && open_fds_ > kMaxOpenFds / 2; ++it) {
+    if (it->second.fd >= 0 && it->second.users == 0) {
+      ::close(it->second.fd);
+      it->second.fd = -1;
+      --open_fds_;
+    }
+  }
+}
+
+Result<int> DataCache::FdLocked(uint64_t ino, Entry& e) {
+  if (e.fd >= 0) return e.fd;
+  if (open_fds_ >= kMaxOpenFds) CloseIdleLocked();
+  std::string path = PathOf(ino);
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0 && errno == ENOENT) {
+    ::mkdir(path.substr(0, path.rfind('/')).c_str(), 0700);
+    fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  }
+  if (fd < 0) return ErrnoStatus("opening cache file " + path, errno);
+  e.fd = fd;
+  ++open_fds_;
+  return fd;
+}
+
+Result<int> DataCache::Pin(uint64_t ino) {
+  std::lock_guard lock(mu_);
+  Entry& e = EntryLocked(ino);
+  auto fd = FdLocked(ino, e);
+  if (fd.ok()) ++e.users;
+  return fd;
+}
+
+void DataCache::Unpin(uint64_t ino) {
+  std::lock_guard lock(mu_);
+  --entries_[ino].users;
+}
+
+Status DataCache::Write(uint64_t ino, uint64_t off, const char* data, size_t len) {
+  ASSIGN_OR_RETURN(int fd, Pin(ino));
+  size_t done = 0;
+  Status st;
+  while (done < len) {
+    ssize_t n = ::pwrite(fd, data + done, len - done, off + done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      st = ErrnoStatus("writing cache file", errno);
+      break;
+    }
+    done += n;
+  }
+  std::lock_guard lock(mu_);
+  Entry& e = entries_[ino];
+  --e.users;
+  if (done > 0) {
+    uint64_t before = e.extents.TotalBytes();
+    e.extents.Add(off, off + done);
+    used_ += e.extents.TotalBytes() - before;
+  }
+  return st;
+}
+
+Result<size_t> DataCache::Read(uint64_t ino, uint64_t off, size_t len, char* buf) {
+  ASSIGN_OR_RETURN(int fd, Pin(ino));
+  size_t done = 0;
+  Status st;
+  while (done < len) {
+    ssize_t n = ::pread(fd, buf + done, len - done, off + done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      st = ErrnoStatus("reading cache file", errno);
+      break;
+    }
+    if (n == 0) {  // resident but past EOF of the sparse file: zeros
+      std::memset(buf + done, 0, len - done);
+      done = len;
+      break;
+    }
+    done += n;
+  }
+  Unpin(ino);
+  if (!st.ok()) return st;
+  return done;
+}
+
+Status DataCache::Truncate(uint64_t ino, uint64_t size, uint64_t old_size, bool extend_resident) {
+  ASSIGN_OR_RETURN(int fd, Pin(ino));
+  Status st;
+  if (::ftruncate(fd, static_cast<off_t>(size)) != 0) st = ErrnoStatus("truncating cache file", errno);
+  std::lock_guard lock(mu_);
+  Entry& e = entries_[ino];
+  --e.users;
+  if (!st.ok()) return st;
+  uint64_t before = e.extents.TotalBytes();
+  e.extents.Remove(size, UINT64_MAX);
+  if (extend_resident && size > old_size) e.extents.Add(old_size, size);
+  used_ += e.extents.TotalBytes() - before;
+  return OkStatus();
+}
+
+Status DataCache::Drop(uint64_t ino) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(ino);
+    if (it != entries_.end()) {
+      used_ -= it->second.extents.TotalBytes();
+      if (it->second.fd >= 0 && it->second.users == 0) {
+        ::close(it->second.fd);
+        --open_fds_;
+        entries_.erase(it);
+      } else {
+        it->second.extents.Clear();
+      }
+    }
+  }
+  std::string path = PathOf(ino);
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+    return ErrnoStatus("removing cache file " + path, errno);
+  return store_->PutExtents(ino, {});
+}
+
+Status DataCache::Fsync(uint64_t ino) {
+  ASSIGN_OR_RETURN(int fd, Pin(ino));
+  Status st;
+  if (::fdatasync(fd) != 0) st = ErrnoStatus("syncing cache file", errno);
+  Unpin(ino);
+  RETURN_IF_ERROR(st);
+  return Persist(ino);
+}
+
+Status DataCache::Persist(uint64_t ino) {
+  std::vector<ExtentSet::Extent> v;
+  {
+    std::lock_guard lock(mu_);
+    v = EntryLocked(ino).extents.ToVector();
+  }
+  return store_->PutExtents(ino, v);
+}
+
+bool DataCache::Covers(uint64_t ino, uint64_t start, uint64_t end) {
+  std::lock_guard lock(mu_);
+  return EntryLocked(ino).extents.Covers(start, end);
+}
+
+std::vector<ExtentSet::Extent> DataCache::Missing(uint64_t ino, uint64_t start, uint64_t end) {
+  std::lock_guard lock(mu_);
+  return EntryLocked(ino).extents.Missing(start, end);
+}
+
+uint64_t DataCache::ResidentBytes(uint64_t ino) {
+  std::lock_guard lock(mu_);
+  return EntryLocked(ino).extents.TotalBytes();
+}
+
+Result<int> DataCache::OpenForRead(uint64_t ino) {
+  int fd = ::open(PathOf(ino).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("opening cache file", errno);
+  return fd;
+}
+
+}  // namespace stagefs::cache

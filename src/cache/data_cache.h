@@ -1,0 +1,77 @@
+// DataCache: file contents on local disk, one sparse file per inode under
+// <cache-dir>/data, plus the residency map saying which byte ranges are present.
+//
+// Residency is kept in memory and persisted through the MetadataStore on
+// Persist(). Bytes outside the resident ranges must never be served (they are
+// holes or stale). Thread-safe: one mutex guards the maps; file I/O runs outside
+// it on per-inode descriptors that stay open while in use.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "cache/extent_set.h"
+#include "meta/metadata_store.h"
+
+namespace stagefs::cache {
+
+class DataCache {
+ public:
+  // `store` must outlive the cache.
+  DataCache(std::string dir, meta::MetadataStore* store);
+  ~DataCache();
+
+  Status Init();
+
+  // Writes bytes and marks them resident.
+  Status Write(uint64_t ino, uint64_t off, const char* data, size_t len);
+  // Reads bytes that the caller knows are resident. Returns the count read.
+  Result<size_t> Read(uint64_t ino, uint64_t off, size_t len, char* buf);
+  // Sets the file length; bytes past `size` stop being resident. When
+  // `extend_resident`, a grown range [old, size) becomes resident zeros.
+  Status Truncate(uint64_t ino, uint64_t size, uint64_t old_size, bool extend_resident);
+  // Forgets all bytes of the inode and removes its file.
+  Status Drop(uint64_t ino);
+  Status Fsync(uint64_t ino);
+  // Saves the residency map of `ino` to the metadata store.
+  Status Persist(uint64_t ino);
+
+  bool Covers(uint64_t ino, uint64_t start, uint64_t end);
+  std::vector<ExtentSet::Extent> Missing(uint64_t ino, uint64_t start, uint64_t end);
+  uint64_t ResidentBytes(uint64_t ino);
+  uint64_t used_bytes() const { return used_.load(); }
+  // The path of the cache file (for streaming uploads by fd).
+  std::string PathOf(uint64_t ino) const;
+  // An fd for reading the cache file; caller closes it.
+  Result<int> OpenForRead(uint64_t ino);
+
+ private:
+  struct Entry {
+    ExtentSet extents;
+    bool loaded = false;
+    int fd = -1;
+    int users = 0;  // I/O calls currently using fd
+  };
+  // Pins the inode's fd for one I/O call; Unpin releases it.
+  Result<int> Pin(uint64_t ino);
+  void Unpin(uint64_t ino);
+  void CloseIdleLocked();
+  // Requires mu_. Loads residency from the store on first use.
+  Entry& EntryLocked(uint64_t ino);
+  Result<int> FdLocked(uint64_t ino, Entry& e);
+
+  std::string dir_;
+  meta::MetadataStore* store_;
+  std::mutex mu_;
+  std::map<uint64_t, Entry> entries_;  // GUARDED_BY(mu_)
+  std::atomic<uint64_t> used_{0};
+  int open_fds_ = 0;  // GUARDED_BY(mu_)
+};
+
+}  // namespace stagefs::cache

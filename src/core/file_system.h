@@ -1,0 +1,184 @@
+// FileSystem: the POSIX semantics of a stagefs mount, with no FUSE types.
+//
+// It owns the in-memory inode table (loaded from and written through to the
+// MetadataStore), imports directories from S3 on first access, routes reads to
+// the data cache, the block cache (ranged GETs) or a sequential Prefetcher, and
+// imports small files in the background. The FUSE adapter (src/fuse) translates
+// requests into these calls and errors into errno with core/errno_map.h.
+//
+// Lookup counts follow the kernel protocol: every successful Lookup/Create/
+// ReadDirPlus entry adds one, Forget subtracts. Inode numbers are never reused
+// and are valid node ids; LookupDot/LookupDotDot answer for nodes the kernel
+// has forgotten (NFS export). Thread-safe. Lock order: mu_ before any handle
+// mutex; no lock is held across an S3 call.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/metrics.h"
+#include "base/status.h"
+#include "base/thread_pool.h"
+#include "cache/data_cache.h"
+#include "core/fs_options.h"
+#include "meta/metadata_store.h"
+#include "prefetch/prefetcher.h"
+#include "s3/object_client.h"
+
+namespace stagefs::core {
+
+struct Attr {
+  uint64_t ino = 0;
+  uint32_t mode = 0;
+  uint32_t nlink = 1;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint64_t size = 0;
+  int64_t atime_ns = 0;
+  int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;
+};
+
+struct Entry {
+  uint64_t ino = 0;
+  uint64_t gen = 0;
+  Attr attr;
+};
+
+struct DirEntry {
+  std::string name;
+  Entry entry;  // attr.mode carries the type
+  uint64_t next_offset = 0;
+};
+
+struct OpenResult {
+  uint64_t fh = 0;
+  bool keep_cache = false;  // the kernel may keep its page cache for this inode
+};
+
+struct FsStats {
+  uint64_t inodes = 0;
+  uint64_t cache_bytes = 0;
+  uint64_t import_failures = 0;
+};
+
+// Told about changes the kernel must drop from its caches.
+class KernelNotifier {
+ public:
+  virtual ~KernelNotifier() = default;
+  virtual void InvalidateInode(uint64_t ino) = 0;
+  virtual void InvalidateEntry(uint64_t parent, const std::string& name) = 0;
+};
+
+class FileSystem {
+ public:
+  // All pointers must outlive the FileSystem.
+  FileSystem(FsOptions options, s3::ObjectClient* client, meta::MetadataStore* store,
+             cache::DataCache* cache, Clock* clock, MetricsRegistry* metrics);
+  ~FileSystem();
+
+  // Loads the inode table from the store (creating the root on first use).
+  Status Init();
+  void SetNotifier(KernelNotifier* notifier) { notifier_ = notifier; }
+
+  Result<Entry> Lookup(uint64_t parent, const std::string& name);
+  void Forget(uint64_t ino, uint64_t nlookup);
+  Result<Attr> GetAttr(uint64_t ino);
+  Result<std::string> ReadLink(uint64_t ino);
+
+  Result<uint64_t> OpenDir(uint64_t ino);
+  // Calls `emit` for entries from `offset` on until it returns false. With
+  // `plus`, each emitted entry counts as a lookup (readdirplus) and `emit`
+  // must return false without consuming when the reply buffer is full.
+  Status ReadDir(uint64_t ino, uint64_t fh, uint64_t offset, bool plus,
+                 const std::function<bool(const DirEntry&)>& emit);
+  void ReleaseDir(uint64_t fh);
+
+  Result<OpenResult> Open(uint64_t ino, int flags);
+  Result<size_t> Read(uint64_t fh, uint64_t off, size_t len, char* buf);
+  void Release(uint64_t fh);
+
+  // Waits until background imports queued so far have finished (tests, sync).
+  void WaitForBackgroundImports();
+  FsStats Stats();
+  Result<std::vector<meta::ImportFailure>> ImportFailures() { return store_->ListImportFailures(); }
+  const FsOptions& options() const { return options_; }
+
+ private:
+  struct Inode {
+    meta::InodeRecord rec;
+    uint64_t nlookup = 0;
+    int open_count = 0;
+    std::map<std::string, uint64_t> children;  // directories only
+    bool importing = false;                    // a listing is in flight
+  };
+  struct Handle;
+  struct DirHandle {
+    uint64_t ino = 0;
+    std::vector<std::pair<std::string, uint64_t>> snapshot;  // taken at offset 0
+    bool has_snapshot = false;
+  };
+
+  // Namespace helpers; *Locked functions require mu_.
+  Inode* FindLocked(uint64_t ino);
+  Attr AttrOf(const meta::InodeRecord& r) const;
+  Entry EntryOfLocked(Inode& inode);
+  std::string PathOfLocked(uint64_t ino);  // relative to the mount root, no leading '/'
+  std::string KeyOfLocked(uint64_t ino);   // full S3 key (prefix + path)
+  Status PersistLocked(const meta::InodeRecord& rec);
+
+  // Directory import (dir_import.cc).
+  Status EnsureListed(uint64_t dir_ino);
+  Status ImportDirectory(uint64_t dir_ino, const std::string& key_prefix);
+
+  // Read path (read_path.cc).
+  Result<size_t> ReadBlocks(Handle& h, uint64_t off, size_t len, char* buf);
+  Status FetchIntoCache(uint64_t ino, const std::string& key, const std::string& etag,
+                        uint64_t start, uint64_t end);
+  Status Revalidate(uint64_t ino, bool* changed);
+  void ScheduleImport(uint64_t ino);
+  void ImportFile(uint64_t ino);
+  void MarkStale(uint64_t ino);
+
+  const FsOptions options_;
+  s3::ObjectClient* client_;
+  meta::MetadataStore* store_;
+  cache::DataCache* cache_;
+  Clock* clock_;
+  MetricsRegistry* metrics_;
+  KernelNotifier* notifier_ = nullptr;
+
+  std::shared_mutex mu_;
+  std::condition_variable_any import_cv_;
+  std::unordered_map<uint64_t, std::unique_ptr<Inode>> inodes_;  // GUARDED_BY(mu_)
+
+  std::mutex handles_mu_;  // after mu_ in lock order
+  uint64_t next_fh_ = 1;   // GUARDED_BY(handles_mu_)
+  std::unordered_map<uint64_t, std::shared_ptr<Handle>> handles_;  // GUARDED_BY(handles_mu_)
+  std::unordered_map<uint64_t, std::shared_ptr<DirHandle>> dir_handles_;  // GUARDED_BY(handles_mu_)
+
+  std::mutex bg_mu_;
+  std::condition_variable bg_cv_;
+  int bg_pending_ = 0;  // GUARDED_BY(bg_mu_)
+
+  Counter* cache_hits_;
+  Counter* cache_misses_;
+  Counter* import_failures_;
+  Counter* files_imported_;
+
+  // Declared last: destroyed first, so no task outlives the state above.
+  std::unique_ptr<ThreadPool> head_pool_;
+  std::unique_ptr<ThreadPool> prefetch_pool_;
+  std::unique_ptr<ThreadPool> import_pool_;
+};
+
+}  // namespace stagefs::core

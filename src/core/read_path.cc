@@ -1,0 +1,245 @@
+// The read path: open with revalidation, reads from the cache, the block cache
+// or the sequential prefetcher, and background import of small files.
+#include <fcntl.h>
+
+#include <algorithm>
+
+#include "core/file_system.h"
+#include "core/handle.h"
+#include "core/object_format.h"
+
+namespace stagefs::core {
+
+Result<OpenResult> FileSystem::Open(uint64_t ino, int flags) {
+  int acc = flags & O_ACCMODE;
+  {
+    std::shared_lock lock(mu_);
+    Inode* n = FindLocked(ino);
+    if (!n) return Status(ErrorCode::kNotFound, "stale node id");
+    if (n->rec.is_dir()) return Status(ErrorCode::kIsDirectory, "is a directory");
+    if (acc != O_RDONLY || (flags & O_TRUNC))
+      return Status(ErrorCode::kReadOnly, "stagefs mount is read-only in this version");
+  }
+  bool changed = false;
+  RETURN_IF_ERROR(Revalidate(ino, &changed));
+  bool import_now = false;
+  {
+    std::unique_lock lock(mu_);
+    Inode* n = FindLocked(ino);
+    if (!n) return Status(ErrorCode::kNotFound, "file was deleted in S3");
+    n->open_count++;
+    import_now = options_.import_trigger == ImportTrigger::kOnFileAccess && n->rec.is_file() &&
+                 n->rec.size < options_.import_size_less_than && !n->rec.fully_resident;
+  }
+  if (import_now) ScheduleImport(ino);
+  auto h = std::make_shared<Handle>();
+  h->ino = ino;
+  h->flags = flags;
+  std::lock_guard lock(handles_mu_);
+  uint64_t fh = next_fh_++;
+  handles_[fh] = std::move(h);
+  return OpenResult{fh, !changed};
+}
+
+void FileSystem::Release(uint64_t fh) {
+  std::shared_ptr<Handle> h;
+  {
+    std::lock_guard lock(handles_mu_);
+    auto it = handles_.find(fh);
+    if (it == handles_.end()) return;
+    h = std::move(it->second);
+    handles_.erase(it);
+  }
+  std::unique_lock lock(mu_);
+  Inode* n = FindLocked(h->ino);
+  if (!n) return;
+  n->open_count--;
+  if (n->open_count == 0 && n->nlookup == 0 && n->rec.parent == 0) {
+    (void)store_->DeleteInode(h->ino);
+    (void)cache_->Drop(h->ino);
+    inodes_.erase(h->ino);
+  }
+}
+
+// Close-to-open against S3: when the last check is older than the refresh
+// interval, HEAD the object and drop cached bytes if its ETag changed.
+Status FileSystem::Revalidate(uint64_t ino, bool* changed) {
+  std::string key, etag;
+  {
+    std::shared_lock lock(mu_);
+    Inode* n = FindLocked(ino);
+    if (!n) return Status(ErrorCode::kNotFound, "stale node id");
+    const meta::InodeRecord& r = n->rec;
+    if (r.key.empty() || r.data_dirty || r.meta_dirty) return OkStatus();
+    if (clock_->WallNanos() - r.last_validated_ns < options_.refresh_interval.count())
+      return OkStatus();
+    key = options_.prefix + r.key;
+    etag = r.etag;
+  }
+  auto head = client_->HeadObject({.bucket = options_.bucket, .key = key});
+  if (!head.ok()) {
+    if (head.error().kind == s3::S3ErrorKind::kNoSuchKey) {
+      std::unique_lock lock(mu_);
+      Inode* n = FindLocked(ino);
+      if (n && !n->rec.data_dirty) {
+        n->rec.last_validated_ns = 0;
+        if (Inode* dir = FindLocked(n->rec.parent)) dir->rec.dir_listed_at_ns = 0;  // re-list
+      }
+      return Status(ErrorCode::kNotFound, "object was deleted in S3: " + key);
+    }
+    return OkStatus();  // S3 unreachable: serve what we have
+  }
+  std::unique_lock lock(mu_);
+  Inode* n = FindLocked(ino);
+  if (!n) return Status(ErrorCode::kNotFound, "stale node id");
+  meta::InodeRecord& r = n->rec;
+  r.last_validated_ns = clock_->WallNanos();
+  if (head->etag != etag) {
+    PosixAttrs a = DecodePosixAttrs(head->metadata, false, head->last_modified_ns,
+                                    options_.defaults);
+    r.mode = a.mode;
+    r.uid = a.uid;
+    r.gid = a.gid;
+    r.mtime_ns = r.ctime_ns = a.mtime_ns;
+    r.size = r.remote_size = head->size;
+    r.etag = head->etag;
+    r.version_id = head->version_id;
+    r.fully_resident = false;
+    RETURN_IF_ERROR(cache_->Drop(ino));
+    *changed = true;
+  }
+  return PersistLocked(r);
+}
+
+void FileSystem::MarkStale(uint64_t ino) {
+  std::unique_lock lock(mu_);
+  if (Inode* n = FindLocked(ino)) n->rec.last_validated_ns = 0;
+}
+
+Result<size_t> FileSystem::Read(uint64_t fh, uint64_t off, size_t len, char* buf) {
+  std::shared_ptr<Handle> h;
+  {
+    std::lock_guard lock(handles_mu_);
+    auto it = handles_.find(fh);
+    if (it == handles_.end()) return Status(ErrorCode::kInvalidArgument, "bad file handle");
+    h = it->second;
+  }
+  uint64_t size;
+  std::string key, etag;
+  {
+    std::shared_lock lock(mu_);
+    Inode* n = FindLocked(h->ino);
+    if (!n) return Status(ErrorCode::kNotFound, "stale node id");
+    size = n->rec.size;
+    key = options_.prefix + n->rec.key;
+    etag = n->rec.etag;
+    n->rec.last_access_ns = clock_->WallNanos();
+  }
+  if (off >= size) return size_t{0};
+  len = static_cast<size_t>(std::min<uint64_t>(len, size - off));
+  std::lock_guard hl(h->mu);
+  if (off == h->seq_next) {
+    h->seq_run += len;
+  } else {
+    h->seq_run = len;
+  }
+  h->seq_next = off + len;
+  if (cache_->Covers(h->ino, off, off + len)) {
+    cache_hits_->Inc();
+    return cache_->Read(h->ino, off, len, buf);
+  }
+  cache_misses_->Inc();
+  if (h->seq_run >= options_.sequential_threshold && size > options_.block_size) {
+    if (!h->prefetcher || h->prefetch_etag != etag) {
+      h->prefetcher = std::make_unique<prefetch::Prefetcher>(
+          client_, prefetch_pool_.get(), options_.bucket, key, etag, size,
+          prefetch::PrefetchOptions{options_.prefetch_initial_window,
+                                    options_.prefetch_max_window, options_.prefetch_part_size});
+      h->prefetch_etag = etag;
+    }
+    auto r = h->prefetcher->Read(off, len, buf);
+    if (!r.ok() && r.error().code() == ErrorCode::kPreconditionFailed) MarkStale(h->ino);
+    return r;
+  }
+  h->prefetcher.reset();
+  return ReadBlocks(*h, off, len, buf);
+}
+
+// Random reads: fetch the aligned blocks that are missing into the cache, then
+// serve from it, so a re-read is local.
+Result<size_t> FileSystem::ReadBlocks(Handle& h, uint64_t off, size_t len, char* buf) {
+  uint64_t size, bs = options_.block_size;
+  std::string key, etag;
+  {
+    std::shared_lock lock(mu_);
+    Inode* n = FindLocked(h.ino);
+    if (!n) return Status(ErrorCode::kNotFound, "stale node id");
+    size = n->rec.size;
+    key = options_.prefix + n->rec.key;
+    etag = n->rec.etag;
+  }
+  uint64_t start = off / bs * bs;
+  uint64_t end = std::min(size, (off + len + bs - 1) / bs * bs);
+  for (const auto& [a, b] : cache_->Missing(h.ino, start, end)) {
+    Status st = FetchIntoCache(h.ino, key, etag, a, b);
+    if (!st.ok()) {
+      if (st.code() == ErrorCode::kPreconditionFailed) MarkStale(h.ino);
+      return st;
+    }
+  }
+  return cache_->Read(h.ino, off, len, buf);
+}
+
+Status FileSystem::FetchIntoCache(uint64_t ino, const std::string& key, const std::string& etag,
+                                  uint64_t start, uint64_t end) {
+  if (start >= end) return OkStatus();
+  uint64_t pos = start;
+  Status write_status;
+  auto r = client_->GetObject(
+      {.bucket = options_.bucket, .key = key, .range = s3::ByteRange{start, end - 1},
+       .if_match = etag, .sink = [&](const char* d, size_t n) {
+         write_status = cache_->Write(ino, pos, d, n);
+         pos += n;
+         return write_status.ok();
+       }});
+  RETURN_IF_ERROR(write_status);
+  if (!r.ok()) return r.error().ToStatus().Annotate("reading s3://" + options_.bucket + "/" + key);
+  if (pos != end)
+    return Status(ErrorCode::kDataLoss, "short read of " + key + " from S3", true);
+  return cache_->Persist(ino);
+}
+
+void FileSystem::ScheduleImport(uint64_t ino) {
+  {
+    std::lock_guard lock(bg_mu_);
+    bg_pending_++;
+  }
+  import_pool_->Submit([this, ino] {
+    ImportFile(ino);
+    std::lock_guard lock(bg_mu_);
+    if (--bg_pending_ == 0) bg_cv_.notify_all();
+  });
+}
+
+void FileSystem::ImportFile(uint64_t ino) {
+  std::string key, etag;
+  uint64_t size;
+  {
+    std::shared_lock lock(mu_);
+    Inode* n = FindLocked(ino);
+    if (!n || !n->rec.is_file() || n->rec.fully_resident || n->rec.data_dirty) return;
+    key = options_.prefix + n->rec.key;
+    etag = n->rec.etag;
+    size = n->rec.size;
+  }
+  Status st = size == 0 ? OkStatus() : FetchIntoCache(ino, key, etag, 0, size);
+  if (!st.ok()) return;  // a later read fetches on demand
+  std::unique_lock lock(mu_);
+  Inode* n = FindLocked(ino);
+  if (!n || n->rec.etag != etag) return;
+  n->rec.fully_resident = true;
+  (void)PersistLocked(n->rec);
+  files_imported_->Inc();
+}
+
+}  // namespace stagefs::core

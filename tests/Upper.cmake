@@ -1,0 +1,10 @@
+# Tests of the upper layers, added once those layers exist.
+if(TARGET stagefs_meta)
+  stagefs_test_binary(meta_test meta stagefs_meta)
+endif()
+if(TARGET stagefs_cache)
+  stagefs_test_binary(cache_test cache stagefs_cache)
+endif()
+if(TARGET stagefs_core)
+  stagefs_test_binary(core_test core stagefs_core stagefs_s3_testing)
+endif()
