@@ -113,6 +113,11 @@ class FileSystem {
   Result<std::vector<meta::ImportFailure>> ImportFailures() { return store_->ListImportFailures(); }
   const FsOptions& options() const { return options_; }
 
+  // "S3Key: s3://b/k\nFilePath: /k\nExportState: clean\nExportError: \n..." (status_report.cc).
+  Result<std::string> FileStatusText(uint64_t ino);
+  // Mount-wide status as JSON: bucket, counts, import failures.
+  std::string MountStatusJson();
+
  private:
   struct Inode {
     meta::InodeRecord rec;

@@ -1,0 +1,175 @@
+#include "app/mount_config.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <toml++/toml.h>
+
+namespace stagefs::app {
+namespace {
+
+Status Bad(const std::string& key, const std::string& why) {
+  return Status(ErrorCode::kInvalidArgument, "config key '" + key + "': " + why);
+}
+
+}  // namespace
+
+Result<uint32_t> ParseOctalMode(const std::string& s, const std::string& key) {
+  if (s.empty() || s.size() > 5) return Bad(key, "expected an octal mode like 0644, got '" + s + "'");
+  uint32_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '7') return Bad(key, "expected an octal mode like 0644, got '" + s + "'");
+    v = v * 8 + (c - '0');
+  }
+  if (v > 07777) return Bad(key, "mode out of range: " + s);
+  return v;
+}
+
+Status ParseS3Uri(const std::string& uri, std::string* bucket, std::string* prefix) {
+  const std::string scheme = "s3://";
+  if (uri.compare(0, scheme.size(), scheme) != 0)
+    return Status(ErrorCode::kInvalidArgument,
+                  "source must look like s3://bucket[/prefix], got '" + uri + "'");
+  std::string rest = uri.substr(scheme.size());
+  size_t slash = rest.find('/');
+  *bucket = rest.substr(0, slash);
+  *prefix = slash == std::string::npos ? "" : rest.substr(slash + 1);
+  if (bucket->size() < 3 || bucket->size() > 63)
+    return Status(ErrorCode::kInvalidArgument, "bucket name must be 3 to 63 characters: '" +
+                                                   *bucket + "'");
+  for (char c : *bucket) {
+    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
+          c == '-' || c == '.' || c == '_'))
+      return Status(ErrorCode::kInvalidArgument, "invalid bucket name '" + *bucket + "'");
+  }
+  while (!prefix->empty() && prefix->front() == '/') prefix->erase(0, 1);
+  if (!prefix->empty() && prefix->back() != '/') *prefix += '/';
+  if (prefix->find("//") != std::string::npos)
+    return Status(ErrorCode::kInvalidArgument, "prefix has an empty path component: '" + *prefix + "'");
+  return OkStatus();
+}
+
+std::string DefaultCacheDir(const std::string& bucket, const std::string& prefix) {
+  std::string base;
+  if (::geteuid() == 0) {
+    base = "/var/cache/stagefs";
+  } else if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) {
+    base = std::string(xdg) + "/stagefs";
+  } else {
+    const char* home = std::getenv("HOME");
+    base = std::string(home ? home : "/tmp") + "/.cache/stagefs";
+  }
+  std::string name = bucket;
+  if (!prefix.empty()) {
+    std::string p = prefix.substr(0, prefix.size() - 1);
+    for (char& c : p)
+      if (c == '/') c = '_';
+    name += "_" + p;
+  }
+  return base + "/" + name;
+}
+
+Status LoadTomlConfig(const std::string& path, MountConfig* cfg) {
+  toml::table tbl;
+  try {
+    tbl = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "config file " + path + ": " + std::string(e.description()) + " at line " +
+                      std::to_string(e.source().begin.line));
+  }
+  for (auto&& [k, node] : tbl) {
+    std::string key(k.str());
+    auto str = [&](std::string* out) -> Status {
+      auto v = node.value<std::string>();
+      if (!v) return Bad(key, "expected a string");
+      *out = *v;
+      return OkStatus();
+    };
+    auto num = [&](double* out) -> Status {
+      auto v = node.value<double>();
+      if (!v || *v < 0) return Bad(key, "expected a non-negative number");
+      *out = *v;
+      return OkStatus();
+    };
+    auto boolean = [&](bool* out) -> Status {
+      auto v = node.value<bool>();
+      if (!v) return Bad(key, "expected true or false");
+      *out = *v;
+      return OkStatus();
+    };
+    auto id = [&](std::optional<uint32_t>* out) -> Status {
+      auto v = node.value<int64_t>();
+      if (!v || *v < 0 || *v > UINT32_MAX) return Bad(key, "expected a uid/gid number");
+      *out = static_cast<uint32_t>(*v);
+      return OkStatus();
+    };
+    Status st;
+    if (key == "source") st = str(&cfg->source);
+    else if (key == "mountpoint") st = str(&cfg->mountpoint);
+    else if (key == "endpoint-url") st = str(&cfg->endpoint_url);
+    else if (key == "region") st = str(&cfg->region);
+    else if (key == "profile") st = str(&cfg->profile);
+    else if (key == "cache-dir") st = str(&cfg->cache_dir);
+    else if (key == "export-delay") st = num(&cfg->export_delay_s);
+    else if (key == "refresh-interval") st = num(&cfg->refresh_interval_s);
+    else if (key == "import-size-less-than") {
+      auto v = node.value<int64_t>();
+      if (!v || *v < 0) st = Bad(key, "expected a size in bytes");
+      else cfg->import_size_less_than = static_cast<uint64_t>(*v);
+    } else if (key == "import-trigger") st = str(&cfg->import_trigger);
+    else if (key == "metrics-addr") st = str(&cfg->metrics_addr);
+    else if (key == "uid") st = id(&cfg->uid);
+    else if (key == "gid") st = id(&cfg->gid);
+    else if (key == "file-mode" || key == "dir-mode") {
+      std::string s;
+      st = str(&s);
+      if (st.ok()) {
+        auto m = ParseOctalMode(s, key);
+        if (!m.ok()) st = m.error();
+        else (key == "file-mode" ? cfg->file_mode : cfg->dir_mode) = *m;
+      }
+    } else if (key == "allow-other") st = boolean(&cfg->allow_other);
+    else if (key == "read-only") st = boolean(&cfg->read_only);
+    else if (key == "foreground") st = boolean(&cfg->foreground);
+    else if (key == "no-verify-tls") st = boolean(&cfg->no_verify_tls);
+    else if (key == "log-level") st = str(&cfg->log_level);
+    else if (key == "max-in-flight") {
+      auto v = node.value<int64_t>();
+      if (!v || *v < 1 || *v > 1024) st = Bad(key, "expected 1 to 1024");
+      else cfg->max_in_flight = static_cast<int>(*v);
+    } else {
+      st = Status(ErrorCode::kInvalidArgument, "config file " + path + ": unknown key '" + key + "'");
+    }
+    RETURN_IF_ERROR(st);
+  }
+  return OkStatus();
+}
+
+Result<core::FsOptions> BuildFsOptions(const MountConfig& cfg) {
+  core::FsOptions o;
+  RETURN_IF_ERROR(ParseS3Uri(cfg.source, &o.bucket, &o.prefix));
+  if (cfg.import_trigger == "on-directory-first-access")
+    o.import_trigger = core::ImportTrigger::kOnDirectoryFirstAccess;
+  else if (cfg.import_trigger == "on-file-access")
+    o.import_trigger = core::ImportTrigger::kOnFileAccess;
+  else
+    return Bad("import-trigger", "expected on-directory-first-access or on-file-access, got '" +
+                                     cfg.import_trigger + "'");
+  if (cfg.refresh_interval_s <= 0 || cfg.refresh_interval_s > 86400)
+    return Bad("refresh-interval", "expected 0 < seconds <= 86400");
+  if (cfg.export_delay_s < 0 || cfg.export_delay_s > 86400)
+    return Bad("export-delay", "expected 0 <= seconds <= 86400");
+  if (cfg.import_size_less_than > (48ULL << 40))
+    return Bad("import-size-less-than", "at most 48 TiB");
+  o.refresh_interval = std::chrono::nanoseconds(static_cast<int64_t>(cfg.refresh_interval_s * 1e9));
+  o.import_size_less_than = cfg.import_size_less_than;
+  o.defaults.uid = cfg.uid.value_or(::getuid());
+  o.defaults.gid = cfg.gid.value_or(::getgid());
+  o.defaults.file_mode = cfg.file_mode;
+  o.defaults.dir_mode = cfg.dir_mode;
+  o.read_only = cfg.read_only;
+  return o;
+}
+
+}  // namespace stagefs::app

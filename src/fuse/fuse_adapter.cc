@@ -1,0 +1,433 @@
+#define FUSE_USE_VERSION 35
+#include "fuse/fuse_adapter.h"
+
+#include <fuse3/fuse_lowlevel.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include <cerrno>
+#include <csignal>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <thread>
+#include <vector>
+
+#include "core/errno_map.h"
+
+namespace stagefs::fuse {
+namespace {
+
+constexpr size_t kMaxIo = 1 << 20;
+
+struct timespec ToTimespec(int64_t ns) {
+  struct timespec ts;
+  ts.tv_sec = ns / 1'000'000'000;
+  ts.tv_nsec = ns % 1'000'000'000;
+  if (ts.tv_nsec < 0) {
+    ts.tv_sec -= 1;
+    ts.tv_nsec += 1'000'000'000;
+  }
+  return ts;
+}
+
+struct stat ToStat(const core::Attr& a) {
+  struct stat st;
+  std::memset(&st, 0, sizeof(st));
+  st.st_ino = a.ino;
+  st.st_mode = a.mode;
+  st.st_nlink = a.nlink;
+  st.st_uid = a.uid;
+  st.st_gid = a.gid;
+  st.st_size = static_cast<off_t>(a.size);
+  st.st_blksize = 4096;
+  st.st_blocks = static_cast<blkcnt_t>((a.size + 511) / 512);
+  st.st_atim = ToTimespec(a.atime_ns);
+  st.st_mtim = ToTimespec(a.mtime_ns);
+  st.st_ctim = ToTimespec(a.ctime_ns);
+  return st;
+}
+
+}  // namespace
+
+// Runs kernel cache invalidations off the request threads.
+class AsyncNotifier final : public core::KernelNotifier {
+ public:
+  AsyncNotifier() : thread_([this] { Loop(); }) {}
+  ~AsyncNotifier() override {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  void SetSession(struct fuse_session* se) {
+    std::lock_guard lock(mu_);
+    se_ = se;
+  }
+  void InvalidateInode(uint64_t ino) override { Push({ino, "", true}); }
+  void InvalidateEntry(uint64_t parent, const std::string& name) override {
+    Push({parent, name, false});
+  }
+
+ private:
+  struct Item {
+    uint64_t ino;
+    std::string name;
+    bool inode;
+  };
+  void Push(Item item) {
+    {
+      std::lock_guard lock(mu_);
+      queue_.push_back(std::move(item));
+    }
+    cv_.notify_one();
+  }
+  void Loop() {
+    std::unique_lock lock(mu_);
+    while (true) {
+      cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (stop_) return;
+      Item item = std::move(queue_.front());
+      queue_.pop_front();
+      struct fuse_session* se = se_;
+      lock.unlock();
+      if (se) {
+        if (item.inode) fuse_lowlevel_notify_inval_inode(se, item.ino, 0, 0);
+        else fuse_lowlevel_notify_inval_entry(se, item.ino, item.name.data(), item.name.size());
+      }
+      lock.lock();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Item> queue_;
+  bool stop_ = false;
+  struct fuse_session* se_ = nullptr;
+  std::thread thread_;
+};
+
+struct FuseAdapter::Impl {
+  core::FileSystem* fs;
+  FuseOptions options;
+  struct fuse_session* se = nullptr;
+  bool mounted = false;
+  AsyncNotifier notifier;
+
+  static Impl* From(fuse_req_t req) { return static_cast<Impl*>(fuse_req_userdata(req)); }
+
+  void ReplyEntry(fuse_req_t req, const core::Entry& e) {
+    struct fuse_entry_param p;
+    std::memset(&p, 0, sizeof(p));
+    p.ino = e.ino;
+    p.generation = e.gen;
+    p.attr = ToStat(e.attr);
+    p.attr_timeout = options.attr_timeout;
+    p.entry_timeout = options.attr_timeout;
+    fuse_reply_entry(req, &p);
+  }
+  void ReplyError(fuse_req_t req, const Status& st) { fuse_reply_err(req, core::ToErrno(st)); }
+};
+
+namespace {
+
+using Impl = FuseAdapter::Impl;
+
+void OpInit(void* userdata, struct fuse_conn_info* conn) {
+  if (conn->capable & FUSE_CAP_EXPORT_SUPPORT) conn->want |= FUSE_CAP_EXPORT_SUPPORT;
+  if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
+  if (conn->capable & FUSE_CAP_READDIRPLUS_AUTO) conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+  if (conn->capable & FUSE_CAP_ASYNC_READ) conn->want |= FUSE_CAP_ASYNC_READ;
+  conn->max_write = kMaxIo;
+  conn->max_read = kMaxIo;
+  conn->max_readahead = kMaxIo;
+  conn->max_background = 64;
+  conn->congestion_threshold = 48;
+}
+
+void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  Impl* self = Impl::From(req);
+  auto e = self->fs->Lookup(parent, name);
+  if (e.ok()) return self->ReplyEntry(req, *e);
+  if (e.error().code() == ErrorCode::kNotFound) {
+    // Negative entry, cached by the kernel for the attribute timeout.
+    struct fuse_entry_param p;
+    std::memset(&p, 0, sizeof(p));
+    p.entry_timeout = self->options.attr_timeout;
+    fuse_reply_entry(req, &p);
+    return;
+  }
+  self->ReplyError(req, e.error());
+}
+
+void OpForget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+  Impl::From(req)->fs->Forget(ino, nlookup);
+  fuse_reply_none(req);
+}
+
+void OpForgetMulti(fuse_req_t req, size_t count, struct fuse_forget_data* forgets) {
+  Impl* self = Impl::From(req);
+  for (size_t i = 0; i < count; ++i) self->fs->Forget(forgets[i].ino, forgets[i].nlookup);
+  fuse_reply_none(req);
+}
+
+void OpGetattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info*) {
+  Impl* self = Impl::From(req);
+  auto a = self->fs->GetAttr(ino);
+  if (!a.ok()) return self->ReplyError(req, a.error());
+  struct stat st = ToStat(*a);
+  fuse_reply_attr(req, &st, self->options.attr_timeout);
+}
+
+void OpReadlink(fuse_req_t req, fuse_ino_t ino) {
+  Impl* self = Impl::From(req);
+  auto t = self->fs->ReadLink(ino);
+  if (!t.ok()) return self->ReplyError(req, t.error());
+  fuse_reply_readlink(req, t->c_str());
+}
+
+void OpOpendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
+  Impl* self = Impl::From(req);
+  auto fh = self->fs->OpenDir(ino);
+  if (!fh.ok()) return self->ReplyError(req, fh.error());
+  fi->fh = *fh;
+  fi->cache_readdir = 0;
+  fuse_reply_open(req, fi);
+}
+
+void ReadDirCommon(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                   struct fuse_file_info* fi, bool plus) {
+  Impl* self = Impl::From(req);
+  std::vector<char> buf(size);
+  size_t used = 0;
+  Status st = self->fs->ReadDir(ino, fi->fh, off, plus, [&](const core::DirEntry& e) {
+    size_t n;
+    if (plus) {
+      struct fuse_entry_param p;
+      std::memset(&p, 0, sizeof(p));
+      p.ino = e.entry.ino;
+      p.generation = e.entry.gen;
+      p.attr = ToStat(e.entry.attr);
+      p.attr_timeout = p.entry_timeout = self->options.attr_timeout;
+      if (e.name == "." || e.name == "..") {
+        // Not counted as lookups by the kernel: send attributes only.
+        p.ino = 0;
+        p.attr.st_ino = e.entry.ino;
+      }
+      n = fuse_add_direntry_plus(req, buf.data() + used, size - used, e.name.c_str(), &p,
+                                 e.next_offset);
+    } else {
+      struct stat st;
+      std::memset(&st, 0, sizeof(st));
+      st.st_ino = e.entry.ino;
+      st.st_mode = e.entry.attr.mode;
+      n = fuse_add_direntry(req, buf.data() + used, size - used, e.name.c_str(), &st,
+                            e.next_offset);
+    }
+    if (n > size - used) return false;
+    used += n;
+    return true;
+  });
+  if (!st.ok()) return self->ReplyError(req, st);
+  fuse_reply_buf(req, buf.data(), used);
+}
+
+void OpReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi) {
+  ReadDirCommon(req, ino, size, off, fi, false);
+}
+
+void OpReaddirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                   struct fuse_file_info* fi) {
+  ReadDirCommon(req, ino, size, off, fi, true);
+}
+
+void OpReleasedir(fuse_req_t req, fuse_ino_t, struct fuse_file_info* fi) {
+  Impl::From(req)->fs->ReleaseDir(fi->fh);
+  fuse_reply_err(req, 0);
+}
+
+void OpOpen(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
+  Impl* self = Impl::From(req);
+  auto r = self->fs->Open(ino, fi->flags);
+  if (!r.ok()) return self->ReplyError(req, r.error());
+  fi->fh = r->fh;
+  fi->keep_cache = r->keep_cache;
+  fuse_reply_open(req, fi);
+}
+
+void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, struct fuse_file_info* fi) {
+  Impl* self = Impl::From(req);
+  std::unique_ptr<char[]> buf(new char[size]);
+  auto n = self->fs->Read(fi->fh, off, size, buf.get());
+  if (!n.ok()) return self->ReplyError(req, n.error());
+  fuse_reply_buf(req, buf.get(), *n);
+}
+
+void OpRelease(fuse_req_t req, fuse_ino_t, struct fuse_file_info* fi) {
+  Impl::From(req)->fs->Release(fi->fh);
+  fuse_reply_err(req, 0);
+}
+
+void OpStatfs(fuse_req_t req, fuse_ino_t) {
+  struct statvfs st;
+  std::memset(&st, 0, sizeof(st));
+  // S3 has no capacity limit; report a large, stable figure.
+  st.f_bsize = 4096;
+  st.f_frsize = 4096;
+  st.f_blocks = 1ULL << 40;
+  st.f_bfree = 1ULL << 40;
+  st.f_bavail = 1ULL << 40;
+  st.f_files = 1ULL << 32;
+  st.f_ffree = 1ULL << 32;
+  st.f_favail = 1ULL << 32;
+  st.f_namemax = 255;
+  fuse_reply_statfs(req, &st);
+}
+
+void ReplyXattrValue(fuse_req_t req, const std::string& value, size_t size) {
+  if (size == 0) fuse_reply_xattr(req, value.size());
+  else if (size < value.size()) fuse_reply_err(req, ERANGE);
+  else fuse_reply_buf(req, value.data(), value.size());
+}
+
+constexpr char kStatusXattr[] = "user.stagefs.status";
+constexpr char kMountStatusXattr[] = "user.stagefs.mount-status";
+
+void OpGetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+  Impl* self = Impl::From(req);
+  if (std::strcmp(name, kStatusXattr) == 0) {
+    auto text = self->fs->FileStatusText(ino);
+    if (!text.ok()) return self->ReplyError(req, text.error());
+    return ReplyXattrValue(req, *text, size);
+  }
+  if (ino == FUSE_ROOT_ID && std::strcmp(name, kMountStatusXattr) == 0)
+    return ReplyXattrValue(req, self->fs->MountStatusJson(), size);
+  fuse_reply_err(req, ENODATA);
+}
+
+void OpListxattr(fuse_req_t req, fuse_ino_t, size_t size) {
+  ReplyXattrValue(req, std::string(kStatusXattr, sizeof(kStatusXattr)), size);
+}
+
+// Writes are not supported in this version: every mutating operation is EROFS.
+void OpSetattr(fuse_req_t req, fuse_ino_t, struct stat*, int, struct fuse_file_info*) {
+  fuse_reply_err(req, EROFS);
+}
+void OpMknod(fuse_req_t req, fuse_ino_t, const char*, mode_t, dev_t) { fuse_reply_err(req, EROFS); }
+void OpMkdir(fuse_req_t req, fuse_ino_t, const char*, mode_t) { fuse_reply_err(req, EROFS); }
+void OpUnlink(fuse_req_t req, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
+void OpSymlink(fuse_req_t req, const char*, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
+void OpRename(fuse_req_t req, fuse_ino_t, const char*, fuse_ino_t, const char*, unsigned) {
+  fuse_reply_err(req, EROFS);
+}
+void OpLink(fuse_req_t req, fuse_ino_t, fuse_ino_t, const char*) { fuse_reply_err(req, EPERM); }
+void OpCreate(fuse_req_t req, fuse_ino_t, const char*, mode_t, struct fuse_file_info*) {
+  fuse_reply_err(req, EROFS);
+}
+void OpSetxattr(fuse_req_t req, fuse_ino_t, const char*, const char*, size_t, int) {
+  fuse_reply_err(req, ENOTSUP);
+}
+
+const struct fuse_lowlevel_ops kOps = [] {
+  struct fuse_lowlevel_ops ops;
+  std::memset(&ops, 0, sizeof(ops));
+  ops.init = OpInit;
+  ops.lookup = OpLookup;
+  ops.forget = OpForget;
+  ops.forget_multi = OpForgetMulti;
+  ops.getattr = OpGetattr;
+  ops.readlink = OpReadlink;
+  ops.opendir = OpOpendir;
+  ops.readdir = OpReaddir;
+  ops.readdirplus = OpReaddirplus;
+  ops.releasedir = OpReleasedir;
+  ops.open = OpOpen;
+  ops.read = OpRead;
+  ops.release = OpRelease;
+  ops.statfs = OpStatfs;
+  ops.getxattr = OpGetxattr;
+  ops.listxattr = OpListxattr;
+  ops.setattr = OpSetattr;
+  ops.mknod = OpMknod;
+  ops.mkdir = OpMkdir;
+  ops.unlink = OpUnlink;
+  ops.rmdir = OpUnlink;
+  ops.symlink = OpSymlink;
+  ops.rename = OpRename;
+  ops.link = OpLink;
+  ops.create = OpCreate;
+  ops.setxattr = OpSetxattr;
+  return ops;
+}();
+
+}  // namespace
+
+FuseAdapter::FuseAdapter(core::FileSystem* fs, FuseOptions options)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->fs = fs;
+  impl_->options = std::move(options);
+  fs->SetNotifier(&impl_->notifier);
+}
+
+FuseAdapter::~FuseAdapter() {
+  impl_->notifier.SetSession(nullptr);
+  impl_->fs->SetNotifier(nullptr);
+  if (impl_->se) {
+    if (impl_->mounted) fuse_session_unmount(impl_->se);
+    fuse_remove_signal_handlers(impl_->se);
+    fuse_session_destroy(impl_->se);
+  }
+}
+
+Status FuseAdapter::Mount() {
+  std::vector<std::string> args = {"stagefs", "-o", "fsname=" + impl_->options.fsname,
+                                   "-o", "subtype=stagefs", "-o", "default_permissions",
+                                   "-o", "max_read=" + std::to_string(kMaxIo)};
+  if (impl_->options.allow_other) args.insert(args.end(), {"-o", "allow_other"});
+  if (impl_->options.read_only) args.insert(args.end(), {"-o", "ro"});
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  struct fuse_args fargs = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+  impl_->se = fuse_session_new(&fargs, &kOps, sizeof(kOps), impl_.get());
+  if (!impl_->se) return Status(ErrorCode::kInternal, "cannot create FUSE session");
+  if (fuse_set_signal_handlers(impl_->se) != 0)
+    return Status(ErrorCode::kInternal, "cannot install signal handlers");
+  struct stat st;
+  if (::stat(impl_->options.mountpoint.c_str(), &st) != 0)
+    return Status(ErrorCode::kNotFound, "mount point " + impl_->options.mountpoint + ": " +
+                                            std::strerror(errno));
+  if (!S_ISDIR(st.st_mode))
+    return Status(ErrorCode::kNotDirectory, "mount point " + impl_->options.mountpoint +
+                                                " is not a directory");
+  if (fuse_session_mount(impl_->se, impl_->options.mountpoint.c_str()) != 0)
+    return Status(ErrorCode::kPermissionDenied,
+                  "cannot mount at " + impl_->options.mountpoint +
+                      " (is it already a mount point, or is /dev/fuse unavailable?)");
+  impl_->mounted = true;
+  impl_->notifier.SetSession(impl_->se);
+  return OkStatus();
+}
+
+Status FuseAdapter::Run() {
+  struct fuse_loop_config* cfg = fuse_loop_cfg_create();
+  fuse_loop_cfg_set_max_threads(cfg, impl_->options.max_threads);
+  fuse_loop_cfg_set_idle_threads(cfg, 8);
+  int rc = fuse_session_loop_mt(impl_->se, cfg);
+  fuse_loop_cfg_destroy(cfg);
+  impl_->notifier.SetSession(nullptr);
+  if (impl_->mounted) {
+    fuse_session_unmount(impl_->se);
+    impl_->mounted = false;
+  }
+  if (rc != 0 && rc != SIGTERM && rc != SIGINT && rc != SIGHUP)
+    return Status(ErrorCode::kInternal, "FUSE session loop failed: " + std::to_string(rc));
+  return OkStatus();
+}
+
+void FuseAdapter::Exit() {
+  if (impl_->se) fuse_session_exit(impl_->se);
+}
+
+}  // namespace stagefs::fuse
