@@ -53,12 +53,23 @@ S3Result<CompleteMultipartUploadResult> CurlObjectClient::CompleteMultipartUploa
   req.headers.emplace_back("Content-Type", "application/xml");
   if (!p.if_match.empty()) req.headers.emplace_back("If-Match", p.if_match);
   if (!p.if_none_match.empty()) req.headers.emplace_back("If-None-Match", p.if_none_match);
-  return Call<CompleteMultipartUploadResult>(req, [](const HttpResponse& r) {
+  auto done = Call<CompleteMultipartUploadResult>(req, [](const HttpResponse& r) {
     auto done = ParseCompleteMultipartUpload(r.body);  // a 200 may carry an <Error>
+    if (!done.ok()) return done;
     const std::string* version = r.Header("x-amz-version-id");
-    if (done.ok() && version != nullptr && *version != "null") done->version_id = *version;
+    if (version != nullptr && *version != "null") done->version_id = *version;
+    const std::string* etag = r.Header("etag");
+    if (done->etag.empty() && etag != nullptr) done->etag = *etag;
     return done;
   });
+  if (!done.ok() || !done->etag.empty()) return done;
+  // Some servers (RGW 16) omit the ETag. Ask for it; a writer racing in between
+  // could make this the ETag of a newer object, which callers treat like any
+  // concurrent overwrite.
+  auto head = HeadObject({p.bucket, p.key, "", done->version_id});
+  if (!head.ok()) return std::move(head).error();
+  done->etag = head->etag;
+  return done;
 }
 
 S3Result<Empty> CurlObjectClient::AbortMultipartUpload(const AbortMultipartUploadParams& p) {

@@ -34,7 +34,8 @@ S3Result<DeleteObjectsResult> ParseDeleteObjects(std::string_view body);
 // <CopyObjectResult> (CopyObject) or <CopyPartResult> (UploadPartCopy). The
 // version id comes from a header and is not set here.
 S3Result<CopyObjectResult> ParseCopyResult(std::string_view body);
-// Only the ETag; the version id comes from the x-amz-version-id header.
+// Only the ETag, which may be empty (RGW 16 sends <ETag></ETag>); the version id
+// comes from the x-amz-version-id header.
 S3Result<CompleteMultipartUploadResult> ParseCompleteMultipartUpload(std::string_view body);
 S3Result<CreateMultipartUploadResult> ParseInitiateMultipartUpload(std::string_view body);
 S3Result<GetBucketVersioningResult> ParseVersioningConfiguration(std::string_view body);

@@ -137,6 +137,10 @@ TEST(S3XmlTest, MultipartAndVersioning) {
       "<ETag>\"3858f62230ac3c915f300c664312c11f-9\"</ETag></CompleteMultipartUploadResult>");
   ASSERT_TRUE(done.ok());
   EXPECT_EQ(done->etag, "\"3858f62230ac3c915f300c664312c11f-9\"");
+  auto rgw = ParseCompleteMultipartUpload(
+      "<CompleteMultipartUploadResult><Key>k</Key><ETag></ETag></CompleteMultipartUploadResult>");
+  ASSERT_TRUE(rgw.ok());  // RGW 16: the client fills the ETag in with a HEAD
+  EXPECT_EQ(rgw->etag, "");
   auto v = ParseVersioningConfiguration(
       "<VersioningConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Status>Enabled"
       "</Status></VersioningConfiguration>");
