@@ -7,31 +7,9 @@
 #include <cstring>
 #include <iostream>
 
+#include "app/control_commands.h"
 #include "app/mount_command.h"
 #include "app/mount_config.h"
-
-namespace {
-
-int Umount(const std::string& mountpoint) {
-  std::string cmd = "fusermount3 -u -- '" + mountpoint + "'";
-  execlp("fusermount3", "fusermount3", "-u", "--", mountpoint.c_str(), nullptr);
-  std::cerr << "stagefs: cannot run fusermount3: " << std::strerror(errno) << "\n";
-  return 1;
-}
-
-int PrintStatus(const std::string& mountpoint) {
-  std::string buf(1 << 20, '\0');
-  ssize_t n = ::getxattr(mountpoint.c_str(), "user.stagefs.mount-status", buf.data(), buf.size());
-  if (n < 0) {
-    std::cerr << "stagefs: " << mountpoint << " is not a stagefs mount ("
-              << std::strerror(errno) << ")\n";
-    return 1;
-  }
-  std::cout << buf.substr(0, n) << "\n";
-  return 0;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   using stagefs::app::MountConfig;
@@ -46,6 +24,7 @@ int main(int argc, char** argv) {
   mount->add_option("--config", config_file, "TOML file with the same keys as the flags");
   auto* o_endpoint = mount->add_option("--endpoint-url", cfg.endpoint_url, "S3 endpoint URL");
   auto* o_region = mount->add_option("--region", cfg.region, "S3 region");
+  auto* o_profile = mount->add_option("--profile", cfg.profile, "AWS profile for credentials");
   auto* o_cache = mount->add_option("--cache-dir", cfg.cache_dir, "Local stage directory");
   auto* o_export = mount->add_option("--export-delay", cfg.export_delay_s,
                                      "Seconds of write inactivity before export (default 60)");
@@ -69,16 +48,22 @@ int main(int argc, char** argv) {
                                 "Do not verify the S3 endpoint's TLS certificate (unsafe)");
   auto* o_log = mount->add_option("--log-level", cfg.log_level, "trace|debug|info|warn|error");
 
-  std::string target;
-  auto* umount = app.add_subcommand("umount", "Unmount (waits for the daemon to finish)");
+  std::string target, sync_path;
+  bool lazy = false;
+  auto* umount = app.add_subcommand("umount", "Unmount (waits for pending exports unless --lazy)");
   umount->add_option("mountpoint", target)->required();
+  umount->add_flag("--lazy", lazy, "Return at once; pending exports go on in the background");
   auto* status = app.add_subcommand("status", "Show the state of a mount");
   status->add_option("mountpoint", target)->required();
+  auto* sync = app.add_subcommand("sync", "Export pending changes now and wait");
+  sync->add_option("mountpoint", target)->required();
+  sync->add_option("path", sync_path, "File or directory inside the mount (default: all)");
 
   CLI11_PARSE(app, argc, argv);
 
-  if (*umount) return Umount(target);
-  if (*status) return PrintStatus(target);
+  if (*umount) return stagefs::app::Unmount(target, lazy);
+  if (*status) return stagefs::app::PrintStatus(target);
+  if (*sync) return stagefs::app::SyncPath(sync_path.empty() ? target : sync_path, target);
 
   // Config file first, then every flag given on the command line on top.
   MountConfig flags = cfg;
@@ -93,6 +78,7 @@ int main(int argc, char** argv) {
     if (!flags.mountpoint.empty()) merged.mountpoint = flags.mountpoint;
     if (o_endpoint->count()) merged.endpoint_url = flags.endpoint_url;
     if (o_region->count()) merged.region = flags.region;
+    if (o_profile->count()) merged.profile = flags.profile;
     if (o_cache->count()) merged.cache_dir = flags.cache_dir;
     if (o_export->count()) merged.export_delay_s = flags.export_delay_s;
     if (o_refresh->count()) merged.refresh_interval_s = flags.refresh_interval_s;

@@ -20,7 +20,9 @@
 #include "core/file_system.h"
 #include "fuse/fuse_adapter.h"
 #include "meta/metadata_store.h"
+#include "s3/capabilities.h"
 #include "s3/http/curl_object_client.h"
+#include "sync/exporter.h"
 
 namespace stagefs::app {
 namespace {
@@ -46,6 +48,36 @@ Status CheckBucket(s3::ObjectClient& client, const std::string& bucket,
     default:
       return Status(ErrorCode::kUnavailable, "cannot access bucket '" + bucket + "': " + e.ToString());
   }
+}
+
+// Server capabilities are probed once per cache dir (with scratch keys under the
+// mount prefix) and remembered in the metadata store.
+s3::Capabilities LoadOrProbeCapabilities(s3::ObjectClient& client, meta::MetadataStore& store,
+                                         const std::string& bucket, const std::string& prefix) {
+  s3::Capabilities caps;
+  auto saved = store.GetSetting("capabilities");
+  if (saved.ok() && saved->size() == 3) {
+    auto tri = [](char c) { return c == 'y' ? s3::Tri::kYes : c == 'n' ? s3::Tri::kNo : s3::Tri::kUnknown; };
+    caps.upload_part_copy = tri((*saved)[0]);
+    caps.put_if_match = tri((*saved)[1]);
+    caps.put_if_none_match = tri((*saved)[2]);
+    return caps;
+  }
+  auto probed = s3::ProbeCapabilities(client, bucket, prefix + s3::RandomProbePrefix());
+  if (!probed.ok()) {
+    spdlog::warn("could not probe S3 capabilities ({}); using safe defaults",
+                 probed.error().ToString());
+    return caps;
+  }
+  caps = *probed;
+  auto c = [](s3::Tri t) { return t == s3::Tri::kYes ? 'y' : t == s3::Tri::kNo ? 'n' : 'u'; };
+  (void)store.PutSetting("capabilities", std::string{c(caps.upload_part_copy),
+                                                     c(caps.put_if_match),
+                                                     c(caps.put_if_none_match)});
+  spdlog::info("S3 capabilities: UploadPartCopy={} PUT If-Match={} PUT If-None-Match={}",
+               s3::TriName(caps.upload_part_copy), s3::TriName(caps.put_if_match),
+               s3::TriName(caps.put_if_none_match));
+  return caps;
 }
 
 // Reports readiness from the daemon to the waiting parent.
@@ -109,6 +141,19 @@ int Serve(const MountConfig& cfg, ReadyPipe* ready) {
   core::FileSystem fs(*fs_options, client.get(), store->get(), &cache, &clock, &metrics);
   if (Status st = fs.Init(); !st.ok()) return fail(st);
 
+  sync::ExporterOptions eo;
+  eo.bucket = fs_options->bucket;
+  eo.export_delay = std::chrono::nanoseconds(static_cast<int64_t>(cfg.export_delay_s * 1e9));
+  if (!cfg.read_only) {
+    auto caps = LoadOrProbeCapabilities(*client, **store, fs_options->bucket, fs_options->prefix);
+    eo.upload_part_copy = caps.upload_part_copy != s3::Tri::kNo;
+    eo.trust_put_if_match = caps.put_if_match == s3::Tri::kYes;
+    eo.trust_put_if_none_match = caps.put_if_none_match == s3::Tri::kYes;
+  }
+  sync::Exporter exporter(eo, client.get(), &fs, &clock, &metrics);
+  exporter.Start();
+  fs.SetExporter(&exporter);
+
   fuse::FuseOptions fo;
   fo.mountpoint = cfg.mountpoint;
   fo.fsname = "stagefs:" + fs_options->bucket;
@@ -132,6 +177,14 @@ int Serve(const MountConfig& cfg, ReadyPipe* ready) {
   lock.WritePid();
   if (ready) ready->Report("");
   Status st = adapter.Run();
+  // Pending changes are exported before exiting; what cannot be (S3 down) stays
+  // in the cache dir and is exported by the next mount.
+  if (Status f = exporter.SyncNow({}, std::chrono::milliseconds(
+                                          static_cast<int64_t>(cfg.unmount_timeout_s * 1000)));
+      !f.ok())
+    spdlog::warn("unmounting with pending exports: {}", f.ToString());
+  fs.SetExporter(nullptr);
+  exporter.Stop();
   admin.Stop();
   if (Status f = (*store)->Sync(); !f.ok()) spdlog::error("{}", f.ToString());
   spdlog::info("unmounted {}", cfg.mountpoint);

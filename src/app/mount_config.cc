@@ -113,6 +113,7 @@ Status LoadTomlConfig(const std::string& path, MountConfig* cfg) {
     else if (key == "cache-dir") st = str(&cfg->cache_dir);
     else if (key == "export-delay") st = num(&cfg->export_delay_s);
     else if (key == "refresh-interval") st = num(&cfg->refresh_interval_s);
+    else if (key == "unmount-timeout") st = num(&cfg->unmount_timeout_s);
     else if (key == "import-size-less-than") {
       auto v = node.value<int64_t>();
       if (!v || *v < 0) st = Bad(key, "expected a size in bytes");

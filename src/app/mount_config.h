@@ -32,6 +32,7 @@ struct MountConfig {
   bool no_verify_tls = false;
   std::string log_level = "info";
   int max_in_flight = 64;
+  double unmount_timeout_s = 300;  // how long unmount waits for pending exports
 };
 
 // Reads a TOML file into `cfg`. Unknown keys and bad values are errors that name

@@ -101,25 +101,61 @@ void DataCache::Unpin(uint64_t ino) {
   --entries_[ino].users;
 }
 
-Status DataCache::Write(uint64_t ino, uint64_t off, const char* data, size_t len) {
-  ASSIGN_OR_RETURN(int fd, Pin(ino));
+std::shared_ptr<std::mutex> DataCache::WriteMutex(uint64_t ino) {
+  std::lock_guard lock(mu_);
+  return EntryLocked(ino).write_mu;
+}
+
+Status DataCache::WriteLocked(int fd, uint64_t off, const char* data, size_t len) {
   size_t done = 0;
-  Status st;
   while (done < len) {
     ssize_t n = ::pwrite(fd, data + done, len - done, off + done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      st = ErrnoStatus("writing cache file", errno);
-      break;
+      return ErrnoStatus("writing cache file", errno);
     }
     done += n;
+  }
+  return OkStatus();
+}
+
+Status DataCache::Write(uint64_t ino, uint64_t off, const char* data, size_t len) {
+  auto wmu = WriteMutex(ino);
+  std::lock_guard wl(*wmu);
+  ASSIGN_OR_RETURN(int fd, Pin(ino));
+  Status st = WriteLocked(fd, off, data, len);
+  std::lock_guard lock(mu_);
+  Entry& e = entries_[ino];
+  --e.users;
+  if (st.ok()) {
+    uint64_t before = e.extents.TotalBytes();
+    e.extents.Add(off, off + len);
+    used_ += e.extents.TotalBytes() - before;
+  }
+  return st;
+}
+
+Status DataCache::WriteIfMissing(uint64_t ino, uint64_t off, const char* data, size_t len) {
+  auto wmu = WriteMutex(ino);
+  std::lock_guard wl(*wmu);
+  std::vector<ExtentSet::Extent> missing;
+  {
+    std::lock_guard lock(mu_);
+    missing = EntryLocked(ino).extents.Missing(off, off + len);
+  }
+  if (missing.empty()) return OkStatus();
+  ASSIGN_OR_RETURN(int fd, Pin(ino));
+  Status st;
+  for (const auto& [a, b] : missing) {
+    st = WriteLocked(fd, a, data + (a - off), b - a);
+    if (!st.ok()) break;
   }
   std::lock_guard lock(mu_);
   Entry& e = entries_[ino];
   --e.users;
-  if (done > 0) {
+  if (st.ok()) {
     uint64_t before = e.extents.TotalBytes();
-    e.extents.Add(off, off + done);
+    for (const auto& [a, b] : missing) e.extents.Add(a, b);
     used_ += e.extents.TotalBytes() - before;
   }
   return st;
@@ -149,6 +185,8 @@ Result<size_t> DataCache::Read(uint64_t ino, uint64_t off, size_t len, char* buf
 }
 
 Status DataCache::Truncate(uint64_t ino, uint64_t size, uint64_t old_size, bool extend_resident) {
+  auto wmu = WriteMutex(ino);
+  std::lock_guard wl(*wmu);
   ASSIGN_OR_RETURN(int fd, Pin(ino));
   Status st;
   if (::ftruncate(fd, static_cast<off_t>(size)) != 0) st = ErrnoStatus("truncating cache file", errno);

@@ -31,6 +31,9 @@ class DataCache {
 
   // Writes bytes and marks them resident.
   Status Write(uint64_t ino, uint64_t off, const char* data, size_t len);
+  // Writes only the parts of [off, off+len) that are not resident yet: bytes
+  // fetched from S3 must never overwrite newer local writes.
+  Status WriteIfMissing(uint64_t ino, uint64_t off, const char* data, size_t len);
   // Reads bytes that the caller knows are resident. Returns the count read.
   Result<size_t> Read(uint64_t ino, uint64_t off, size_t len, char* buf);
   // Sets the file length; bytes past `size` stop being resident. When
@@ -57,7 +60,12 @@ class DataCache {
     bool loaded = false;
     int fd = -1;
     int users = 0;  // I/O calls currently using fd
+    // Serialises writers of this inode so that "write bytes, then mark them
+    // resident" is atomic with respect to WriteIfMissing.
+    std::shared_ptr<std::mutex> write_mu = std::make_shared<std::mutex>();
   };
+  Status WriteLocked(int fd, uint64_t off, const char* data, size_t len);
+  std::shared_ptr<std::mutex> WriteMutex(uint64_t ino);
   // Pins the inode's fd for one I/O call; Unpin releases it.
   Result<int> Pin(uint64_t ino);
   void Unpin(uint64_t ino);

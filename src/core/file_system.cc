@@ -48,15 +48,21 @@ Status FileSystem::Init() {
     inode->rec = std::move(rec);
     inodes_[inode->rec.ino] = std::move(inode);
   }));
-  // Unlinked-while-open inodes of a previous run are garbage now.
+  // Unlinked inodes of a previous run: those whose object still has to be
+  // deleted stay for the exporter; the rest are garbage now.
   std::vector<uint64_t> orphans;
-  for (auto& [ino, inode] : inodes_)
-    if (ino != meta::kRootIno && inode->rec.parent == 0) orphans.push_back(ino);
+  for (auto& [ino, inode] : inodes_) {
+    if (ino == meta::kRootIno || inode->rec.parent != 0) continue;
+    if (!inode->rec.key.empty()) pending_deletes_[inode->rec.key] = ino;
+    else orphans.push_back(ino);
+  }
   for (uint64_t ino : orphans) {
     inodes_.erase(ino);
     RETURN_IF_ERROR(store_->DeleteInode(ino));
     RETURN_IF_ERROR(cache_->Drop(ino));
   }
+  // After a restart the exact modified ranges are unknown.
+  for (auto& [ino, inode] : inodes_) inode->modified_known = false;
   for (auto& [ino, inode] : inodes_) {
     if (ino == meta::kRootIno) continue;
     auto parent = inodes_.find(inode->rec.parent);
@@ -156,11 +162,7 @@ void FileSystem::Forget(uint64_t ino, uint64_t nlookup) {
   n->nlookup = nlookup > n->nlookup ? 0 : n->nlookup - nlookup;
   // Inodes stay in the table (they are the namespace); only unlinked ones with
   // no references left are removed.
-  if (n->nlookup == 0 && n->open_count == 0 && n->rec.parent == 0 && ino != meta::kRootIno) {
-    (void)store_->DeleteInode(ino);
-    (void)cache_->Drop(ino);
-    inodes_.erase(ino);
-  }
+  MaybeEraseLocked(n);
 }
 
 Result<Attr> FileSystem::GetAttr(uint64_t ino) {

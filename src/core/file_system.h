@@ -17,8 +17,10 @@
 #include <condition_variable>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
@@ -33,6 +35,8 @@
 #include "meta/metadata_store.h"
 #include "prefetch/prefetcher.h"
 #include "s3/object_client.h"
+#include "sync/export_job.h"
+#include "sync/exporter.h"
 
 namespace stagefs::core {
 
@@ -65,6 +69,22 @@ struct OpenResult {
   bool keep_cache = false;  // the kernel may keep its page cache for this inode
 };
 
+// Who is asking (from the FUSE request).
+struct Caller {
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+};
+
+struct SetAttrRequest {
+  std::optional<uint32_t> mode;  // permission bits
+  std::optional<uint32_t> uid;
+  std::optional<uint32_t> gid;
+  std::optional<uint64_t> size;
+  std::optional<int64_t> atime_ns;  // kNow = the current time
+  std::optional<int64_t> mtime_ns;
+  static constexpr int64_t kNow = INT64_MIN;
+};
+
 struct FsStats {
   uint64_t inodes = 0;
   uint64_t cache_bytes = 0;
@@ -79,16 +99,19 @@ class KernelNotifier {
   virtual void InvalidateEntry(uint64_t parent, const std::string& name) = 0;
 };
 
-class FileSystem {
+class FileSystem final : public sync::ExportTarget {
  public:
   // All pointers must outlive the FileSystem.
   FileSystem(FsOptions options, s3::ObjectClient* client, meta::MetadataStore* store,
              cache::DataCache* cache, Clock* clock, MetricsRegistry* metrics);
-  ~FileSystem();
+  ~FileSystem() override;
 
   // Loads the inode table from the store (creating the root on first use).
   Status Init();
   void SetNotifier(KernelNotifier* notifier) { notifier_ = notifier; }
+  // Connects the export engine and schedules everything left pending by a
+  // previous run. `exporter` must outlive the FileSystem's use of it.
+  void SetExporter(sync::Exporter* exporter);
 
   Result<Entry> Lookup(uint64_t parent, const std::string& name);
   void Forget(uint64_t ino, uint64_t nlookup);
@@ -106,6 +129,34 @@ class FileSystem {
   Result<OpenResult> Open(uint64_t ino, int flags);
   Result<size_t> Read(uint64_t fh, uint64_t off, size_t len, char* buf);
   void Release(uint64_t fh);
+
+  // Mutations (namespace_ops.cc, write_path.cc). Permission checks on mode bits
+  // are the kernel's (default_permissions); these enforce the rest of POSIX.
+  Result<std::pair<Entry, OpenResult>> Create(uint64_t parent, const std::string& name,
+                                              uint32_t mode, int flags, const Caller& caller);
+  Result<Entry> Mknod(uint64_t parent, const std::string& name, uint32_t mode,
+                      const Caller& caller);
+  Result<Entry> Mkdir(uint64_t parent, const std::string& name, uint32_t mode,
+                      const Caller& caller);
+  Result<Entry> Symlink(uint64_t parent, const std::string& name, const std::string& target,
+                        const Caller& caller);
+  Status Unlink(uint64_t parent, const std::string& name);
+  Status Rmdir(uint64_t parent, const std::string& name);
+  // flags: RENAME_NOREPLACE, RENAME_EXCHANGE (from <linux/fs.h>).
+  Status Rename(uint64_t parent, const std::string& name, uint64_t new_parent,
+                const std::string& new_name, unsigned flags);
+  Result<Attr> SetAttr(uint64_t ino, const SetAttrRequest& req);
+  Result<size_t> Write(uint64_t fh, uint64_t off, const char* data, size_t len);
+  Status Fallocate(uint64_t fh, int mode, uint64_t off, uint64_t len);
+  // Makes the inode's data and metadata durable on local disk.
+  Status Fsync(uint64_t ino);
+  // Exports `ino` (and its subtree; kRootIno = everything) now and waits.
+  Status SyncNow(uint64_t ino);
+
+  // sync::ExportTarget (export_target.cc).
+  Result<std::optional<sync::ExportJob>> PrepareExport(uint64_t ino) override;
+  void CompleteExport(const sync::ExportJob& job, const sync::ExportResult& result) override;
+  Status FetchMissing(uint64_t ino, const sync::ExportJob& job) override;
 
   // Waits until background imports queued so far have finished (tests, sync).
   void WaitForBackgroundImports();
@@ -125,6 +176,11 @@ class FileSystem {
     int open_count = 0;
     std::map<std::string, uint64_t> children;  // directories only
     bool importing = false;                    // a listing is in flight
+    uint64_t change_seq = 0;                   // bumped by every local change
+    // Ranges written locally since the last export; unknown after a restart
+    // (then every resident byte counts as modified).
+    cache::ExtentSet modified;
+    bool modified_known = true;
   };
   struct Handle;
   struct DirHandle {
@@ -154,6 +210,22 @@ class FileSystem {
   void ImportFile(uint64_t ino);
   void MarkStale(uint64_t ino);
 
+  // Mutation helpers (namespace_ops.cc, write_path.cc); *Locked require mu_.
+  Result<Inode*> NewChildLocked(Inode* dir, const std::string& name, meta::Kind kind,
+                                uint32_t mode, const Caller& caller);
+  Status CheckNewNameLocked(Inode* dir, const std::string& name);
+  // Records a local change and schedules its export.
+  void ChangedLocked(Inode* n, bool data);
+  void ScheduleLocked(uint64_t ino);
+  // Detaches a child that is being unlinked or replaced.
+  void DetachLocked(Inode* dir, const std::string& name, Inode* child);
+  // Removes the record once nothing refers to it and no delete is pending.
+  void MaybeEraseLocked(Inode* n);
+  void ScheduleSubtreeLocked(Inode* n);
+  Status CheckWritable() const;
+  Status TruncateLocked(Inode* n, uint64_t size);
+  std::string RelKeyOfLocked(uint64_t ino);  // KeyOfLocked without the prefix
+
   const FsOptions options_;
   s3::ObjectClient* client_;
   meta::MetadataStore* store_;
@@ -161,10 +233,13 @@ class FileSystem {
   Clock* clock_;
   MetricsRegistry* metrics_;
   KernelNotifier* notifier_ = nullptr;
+  sync::Exporter* exporter_ = nullptr;
 
   std::shared_mutex mu_;
   std::condition_variable_any import_cv_;
   std::unordered_map<uint64_t, std::unique_ptr<Inode>> inodes_;  // GUARDED_BY(mu_)
+  // Unlinked inodes whose object still has to be deleted, by relative key.
+  std::map<std::string, uint64_t> pending_deletes_;  // GUARDED_BY(mu_)
 
   std::mutex handles_mu_;  // after mu_ in lock order
   uint64_t next_fh_ = 1;   // GUARDED_BY(handles_mu_)

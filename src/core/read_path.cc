@@ -17,8 +17,8 @@ Result<OpenResult> FileSystem::Open(uint64_t ino, int flags) {
     Inode* n = FindLocked(ino);
     if (!n) return Status(ErrorCode::kNotFound, "stale node id");
     if (n->rec.is_dir()) return Status(ErrorCode::kIsDirectory, "is a directory");
-    if (acc != O_RDONLY || (flags & O_TRUNC))
-      return Status(ErrorCode::kReadOnly, "stagefs mount is read-only in this version");
+    if ((acc != O_RDONLY || (flags & O_TRUNC)) && options_.read_only)
+      return Status(ErrorCode::kReadOnly, "mounted read-only");
   }
   bool changed = false;
   RETURN_IF_ERROR(Revalidate(ino, &changed));
@@ -28,6 +28,13 @@ Result<OpenResult> FileSystem::Open(uint64_t ino, int flags) {
     Inode* n = FindLocked(ino);
     if (!n) return Status(ErrorCode::kNotFound, "file was deleted in S3");
     n->open_count++;
+    if ((flags & O_TRUNC) && acc != O_RDONLY && n->rec.is_file()) {
+      Status st = TruncateLocked(n, 0);
+      if (!st.ok()) {
+        n->open_count--;
+        return st;
+      }
+    }
     import_now = options_.import_trigger == ImportTrigger::kOnFileAccess && n->rec.is_file() &&
                  n->rec.size < options_.import_size_less_than && !n->rec.fully_resident;
   }
@@ -54,11 +61,7 @@ void FileSystem::Release(uint64_t fh) {
   Inode* n = FindLocked(h->ino);
   if (!n) return;
   n->open_count--;
-  if (n->open_count == 0 && n->nlookup == 0 && n->rec.parent == 0) {
-    (void)store_->DeleteInode(h->ino);
-    (void)cache_->Drop(h->ino);
-    inodes_.erase(h->ino);
-  }
+  MaybeEraseLocked(n);
 }
 
 // Close-to-open against S3: when the last check is older than the refresh
@@ -126,6 +129,7 @@ Result<size_t> FileSystem::Read(uint64_t fh, uint64_t off, size_t len, char* buf
   }
   uint64_t size;
   std::string key, etag;
+  bool streamable;
   {
     std::shared_lock lock(mu_);
     Inode* n = FindLocked(h->ino);
@@ -134,6 +138,8 @@ Result<size_t> FileSystem::Read(uint64_t fh, uint64_t off, size_t len, char* buf
     key = options_.prefix + n->rec.key;
     etag = n->rec.etag;
     n->rec.last_access_ns = clock_->WallNanos();
+    // Only an unmodified object can be streamed straight from S3.
+    streamable = !n->rec.key.empty() && !n->rec.data_dirty && n->rec.size == n->rec.remote_size;
   }
   if (off >= size) return size_t{0};
   len = static_cast<size_t>(std::min<uint64_t>(len, size - off));
@@ -149,7 +155,7 @@ Result<size_t> FileSystem::Read(uint64_t fh, uint64_t off, size_t len, char* buf
     return cache_->Read(h->ino, off, len, buf);
   }
   cache_misses_->Inc();
-  if (h->seq_run >= options_.sequential_threshold && size > options_.block_size) {
+  if (streamable && h->seq_run >= options_.sequential_threshold && size > options_.block_size) {
     if (!h->prefetcher || h->prefetch_etag != etag) {
       h->prefetcher = std::make_unique<prefetch::Prefetcher>(
           client_, prefetch_pool_.get(), options_.bucket, key, etag, size,
@@ -174,7 +180,9 @@ Result<size_t> FileSystem::ReadBlocks(Handle& h, uint64_t off, size_t len, char*
     std::shared_lock lock(mu_);
     Inode* n = FindLocked(h.ino);
     if (!n) return Status(ErrorCode::kNotFound, "stale node id");
-    size = n->rec.size;
+    // Bytes that are not resident equal the S3 object at the same offset, which
+    // exists only below remote_size; anything else not resident is a hole (zeros).
+    size = n->rec.key.empty() ? 0 : std::min(n->rec.size, n->rec.remote_size);
     key = options_.prefix + n->rec.key;
     etag = n->rec.etag;
   }
@@ -198,7 +206,7 @@ Status FileSystem::FetchIntoCache(uint64_t ino, const std::string& key, const st
   auto r = client_->GetObject(
       {.bucket = options_.bucket, .key = key, .range = s3::ByteRange{start, end - 1},
        .if_match = etag, .sink = [&](const char* d, size_t n) {
-         write_status = cache_->Write(ino, pos, d, n);
+         write_status = cache_->WriteIfMissing(ino, pos, d, n);
          pos += n;
          return write_status.ok();
        }});

@@ -1,5 +1,7 @@
 // Status reports exposed through extended attributes: per file
 // (user.stagefs.status) and per mount (user.stagefs.mount-status on the root).
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include "core/file_system.h"
@@ -65,6 +67,8 @@ std::string FileSystem::MountStatusJson() {
   j["import_failures_count"] = failures.size();
   j["cache_hits"] = cache_hits_->value();
   j["cache_misses"] = cache_misses_->value();
+  j["pending_exports"] = exporter_ ? exporter_->pending() : 0;
+  j["pid"] = ::getpid();
   return j.dump(2);
 }
 

@@ -140,6 +140,7 @@ void OpInit(void* userdata, struct fuse_conn_info* conn) {
   if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
   if (conn->capable & FUSE_CAP_READDIRPLUS_AUTO) conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
   if (conn->capable & FUSE_CAP_ASYNC_READ) conn->want |= FUSE_CAP_ASYNC_READ;
+  if (conn->capable & FUSE_CAP_WRITEBACK_CACHE) conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
   conn->max_write = kMaxIo;
   conn->max_read = kMaxIo;
   conn->max_readahead = kMaxIo;
@@ -311,24 +312,113 @@ void OpListxattr(fuse_req_t req, fuse_ino_t, size_t size) {
   ReplyXattrValue(req, std::string(kStatusXattr, sizeof(kStatusXattr)), size);
 }
 
-// Writes are not supported in this version: every mutating operation is EROFS.
-void OpSetattr(fuse_req_t req, fuse_ino_t, struct stat*, int, struct fuse_file_info*) {
-  fuse_reply_err(req, EROFS);
+core::Caller CallerOf(fuse_req_t req) {
+  const struct fuse_ctx* ctx = fuse_req_ctx(req);
+  return core::Caller{ctx->uid, ctx->gid};
 }
-void OpMknod(fuse_req_t req, fuse_ino_t, const char*, mode_t, dev_t) { fuse_reply_err(req, EROFS); }
-void OpMkdir(fuse_req_t req, fuse_ino_t, const char*, mode_t) { fuse_reply_err(req, EROFS); }
-void OpUnlink(fuse_req_t req, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
-void OpSymlink(fuse_req_t req, const char*, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
-void OpRename(fuse_req_t req, fuse_ino_t, const char*, fuse_ino_t, const char*, unsigned) {
-  fuse_reply_err(req, EROFS);
+
+void ReplyEntryOr(fuse_req_t req, const Result<core::Entry>& e) {
+  Impl* self = Impl::From(req);
+  if (!e.ok()) return self->ReplyError(req, e.error());
+  self->ReplyEntry(req, *e);
 }
+
+void OpSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
+               struct fuse_file_info*) {
+  Impl* self = Impl::From(req);
+  core::SetAttrRequest r;
+  if (to_set & FUSE_SET_ATTR_MODE) r.mode = attr->st_mode;
+  if (to_set & FUSE_SET_ATTR_UID) r.uid = attr->st_uid;
+  if (to_set & FUSE_SET_ATTR_GID) r.gid = attr->st_gid;
+  if (to_set & FUSE_SET_ATTR_SIZE) r.size = static_cast<uint64_t>(attr->st_size);
+  auto ns = [](const struct timespec& ts) {
+    return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+  };
+  if (to_set & FUSE_SET_ATTR_ATIME_NOW) r.atime_ns = core::SetAttrRequest::kNow;
+  else if (to_set & FUSE_SET_ATTR_ATIME) r.atime_ns = ns(attr->st_atim);
+  if (to_set & FUSE_SET_ATTR_MTIME_NOW) r.mtime_ns = core::SetAttrRequest::kNow;
+  else if (to_set & FUSE_SET_ATTR_MTIME) r.mtime_ns = ns(attr->st_mtim);
+  auto a = self->fs->SetAttr(ino, r);
+  if (!a.ok()) return self->ReplyError(req, a.error());
+  struct stat st = ToStat(*a);
+  fuse_reply_attr(req, &st, self->options.attr_timeout);
+}
+
+void OpMknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t) {
+  ReplyEntryOr(req, Impl::From(req)->fs->Mknod(parent, name, mode, CallerOf(req)));
+}
+void OpMkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
+  ReplyEntryOr(req, Impl::From(req)->fs->Mkdir(parent, name, mode, CallerOf(req)));
+}
+void OpSymlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* name) {
+  ReplyEntryOr(req, Impl::From(req)->fs->Symlink(parent, name, target, CallerOf(req)));
+}
+void OpUnlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  Impl* self = Impl::From(req);
+  fuse_reply_err(req, core::ToErrno(self->fs->Unlink(parent, name)));
+}
+void OpRmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  Impl* self = Impl::From(req);
+  fuse_reply_err(req, core::ToErrno(self->fs->Rmdir(parent, name)));
+}
+void OpRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent,
+              const char* newname, unsigned flags) {
+  Impl* self = Impl::From(req);
+  fuse_reply_err(req, core::ToErrno(self->fs->Rename(parent, name, newparent, newname, flags)));
+}
+// Hard links cannot be represented in S3 (as in AWS S3 Files).
 void OpLink(fuse_req_t req, fuse_ino_t, fuse_ino_t, const char*) { fuse_reply_err(req, EPERM); }
-void OpCreate(fuse_req_t req, fuse_ino_t, const char*, mode_t, struct fuse_file_info*) {
-  fuse_reply_err(req, EROFS);
+
+void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
+              struct fuse_file_info* fi) {
+  Impl* self = Impl::From(req);
+  auto r = self->fs->Create(parent, name, mode, fi->flags, CallerOf(req));
+  if (!r.ok()) return self->ReplyError(req, r.error());
+  fi->fh = r->second.fh;
+  fi->keep_cache = r->second.keep_cache;
+  struct fuse_entry_param p;
+  std::memset(&p, 0, sizeof(p));
+  p.ino = r->first.ino;
+  p.generation = r->first.gen;
+  p.attr = ToStat(r->first.attr);
+  p.attr_timeout = p.entry_timeout = self->options.attr_timeout;
+  fuse_reply_create(req, &p, fi);
 }
-void OpSetxattr(fuse_req_t req, fuse_ino_t, const char*, const char*, size_t, int) {
+
+void OpWrite(fuse_req_t req, fuse_ino_t, const char* buf, size_t size, off_t off,
+             struct fuse_file_info* fi) {
+  Impl* self = Impl::From(req);
+  auto n = self->fs->Write(fi->fh, off, buf, size);
+  if (!n.ok()) return self->ReplyError(req, n.error());
+  fuse_reply_write(req, *n);
+}
+
+void OpFlush(fuse_req_t req, fuse_ino_t, struct fuse_file_info*) { fuse_reply_err(req, 0); }
+
+void OpFsync(fuse_req_t req, fuse_ino_t ino, int, struct fuse_file_info*) {
+  Impl* self = Impl::From(req);
+  fuse_reply_err(req, core::ToErrno(self->fs->Fsync(ino)));
+}
+
+void OpFallocate(fuse_req_t req, fuse_ino_t, int mode, off_t off, off_t len,
+                 struct fuse_file_info* fi) {
+  Impl* self = Impl::From(req);
+  fuse_reply_err(req, core::ToErrno(self->fs->Fallocate(fi->fh, mode, off, len)));
+}
+
+constexpr char kSyncXattr[] = "user.stagefs.sync";
+
+void OpSetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char*, size_t, int) {
+  Impl* self = Impl::From(req);
+  // Writing user.stagefs.sync exports the file or tree now and returns when done.
+  if (std::strcmp(name, kSyncXattr) == 0) {
+    fuse_reply_err(req, core::ToErrno(self->fs->SyncNow(ino)));
+    return;
+  }
   fuse_reply_err(req, ENOTSUP);
 }
+
+void OpRemovexattr(fuse_req_t req, fuse_ino_t, const char*) { fuse_reply_err(req, ENOTSUP); }
 
 const struct fuse_lowlevel_ops kOps = [] {
   struct fuse_lowlevel_ops ops;
@@ -353,7 +443,12 @@ const struct fuse_lowlevel_ops kOps = [] {
   ops.mknod = OpMknod;
   ops.mkdir = OpMkdir;
   ops.unlink = OpUnlink;
-  ops.rmdir = OpUnlink;
+  ops.rmdir = OpRmdir;
+  ops.write = OpWrite;
+  ops.flush = OpFlush;
+  ops.fsync = OpFsync;
+  ops.fallocate = OpFallocate;
+  ops.removexattr = OpRemovexattr;
   ops.symlink = OpSymlink;
   ops.rename = OpRename;
   ops.link = OpLink;

@@ -1,0 +1,357 @@
+// Namespace mutations: create, mknod, mkdir, symlink, unlink, rmdir, rename.
+// Each is instant and local; the export engine turns them into S3 requests later.
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/stat.h>
+
+#include "core/file_system.h"
+#include "core/handle.h"
+#include "core/object_format.h"
+
+namespace stagefs::core {
+namespace {
+
+// Names at the mount root that belong to stagefs itself.
+bool IsReservedRootName(uint64_t parent, const std::string& name) {
+  return parent == meta::kRootIno && (name == ".stagefs-tmp" || name == ".stagefs-lost+found");
+}
+
+}  // namespace
+
+Status FileSystem::CheckWritable() const {
+  if (options_.read_only) return Status(ErrorCode::kReadOnly, "mounted read-only");
+  return OkStatus();
+}
+
+Status FileSystem::CheckNewNameLocked(Inode* dir, const std::string& name) {
+  if (!dir) return Status(ErrorCode::kNotFound, "stale directory");
+  if (!dir->rec.is_dir()) return Status(ErrorCode::kNotDirectory, "not a directory");
+  if (dir->rec.parent == 0 && dir->rec.ino != meta::kRootIno)
+    return Status(ErrorCode::kNotFound, "directory was removed");
+  if (name.size() > 255) return Status(ErrorCode::kNameTooLong, "name longer than 255 bytes");
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos)
+    return Status(ErrorCode::kInvalidArgument, "invalid name");
+  if (IsReservedRootName(dir->rec.ino, name))
+    return Status(ErrorCode::kNotPermitted, name + " is reserved by stagefs");
+  if (dir->children.count(name)) return Status(ErrorCode::kAlreadyExists, "file exists");
+  return OkStatus();
+}
+
+std::string FileSystem::RelKeyOfLocked(uint64_t ino) {
+  return KeyOfLocked(ino).substr(options_.prefix.size());
+}
+
+void FileSystem::ScheduleLocked(uint64_t ino) {
+  if (exporter_) exporter_->Schedule(ino);
+}
+
+void FileSystem::ChangedLocked(Inode* n, bool data) {
+  meta::InodeRecord& r = n->rec;
+  if (data) r.data_dirty = true;
+  else r.meta_dirty = true;
+  if (r.export_state != meta::ExportState::kExporting) r.export_state = meta::ExportState::kPending;
+  r.dirty_since_ns = clock_->WallNanos();
+  n->change_seq++;
+  (void)PersistLocked(r);
+  ScheduleLocked(r.ino);
+}
+
+Result<FileSystem::Inode*> FileSystem::NewChildLocked(Inode* dir, const std::string& name,
+                                                      meta::Kind kind, uint32_t mode,
+                                                      const Caller& caller) {
+  RETURN_IF_ERROR(CheckNewNameLocked(dir, name));
+  ASSIGN_OR_RETURN(uint64_t ino, store_->NextInodeNumber());
+  auto fresh = std::make_unique<Inode>();
+  Inode* n = fresh.get();
+  meta::InodeRecord& r = n->rec;
+  int64_t now = clock_->WallNanos();
+  r.ino = ino;
+  r.parent = dir->rec.ino;
+  r.name = name;
+  r.kind = kind;
+  r.mode = mode;
+  r.uid = caller.uid;
+  // BSD semantics under a set-group-ID directory: inherit its group (and,
+  // for directories, the bit itself).
+  r.gid = (dir->rec.mode & S_ISGID) ? dir->rec.gid : caller.gid;
+  if (kind == meta::Kind::kDirectory && (dir->rec.mode & S_ISGID)) r.mode |= S_ISGID;
+  r.atime_ns = r.mtime_ns = r.ctime_ns = now;
+  r.fully_resident = true;
+  if (kind == meta::Kind::kDirectory) {
+    r.dir_listed = true;
+    r.dir_listed_at_ns = now;
+  }
+  inodes_[ino] = std::move(fresh);
+  dir->children[name] = ino;
+  dir->rec.mtime_ns = dir->rec.ctime_ns = now;
+  // An unexported delete of an object at the same key is superseded by the new
+  // file: overwrite it instead of deleting it afterwards.
+  auto pd = pending_deletes_.find(RelKeyOfLocked(ino));
+  if (pd != pending_deletes_.end()) {
+    if (Inode* other = FindLocked(pd->second)) {
+      r.dest_etag = other->rec.etag;
+      other->rec.key.clear();
+      (void)PersistLocked(other->rec);
+      MaybeEraseLocked(other);
+    }
+    pending_deletes_.erase(pd);
+  }
+  n->nlookup = 1;
+  ChangedLocked(n, kind != meta::Kind::kDirectory);
+  return n;
+}
+
+Result<std::pair<Entry, OpenResult>> FileSystem::Create(uint64_t parent, const std::string& name,
+                                                        uint32_t mode, int flags,
+                                                        const Caller& caller) {
+  RETURN_IF_ERROR(CheckWritable());
+  RETURN_IF_ERROR(EnsureListed(parent));
+  Entry entry;
+  {
+    std::unique_lock lock(mu_);
+    Inode* dir = FindLocked(parent);
+    if (dir && dir->children.count(name)) {
+      if (flags & O_EXCL) return Status(ErrorCode::kAlreadyExists, "file exists");
+      Inode* existing = FindLocked(dir->children[name]);
+      existing->nlookup++;
+      entry = EntryOfLocked(*existing);
+    } else {
+      ASSIGN_OR_RETURN(Inode * n, NewChildLocked(dir, name, meta::Kind::kFile,
+                                                  S_IFREG | (mode & 07777), caller));
+      entry = EntryOfLocked(*n);
+      flags &= ~O_TRUNC;
+    }
+  }
+  auto opened = Open(entry.ino, flags);
+  if (!opened.ok()) {
+    Forget(entry.ino, 1);
+    return opened.error();
+  }
+  std::shared_lock lock(mu_);
+  if (Inode* n = FindLocked(entry.ino)) entry = EntryOfLocked(*n);
+  return std::make_pair(entry, *opened);
+}
+
+Result<Entry> FileSystem::Mknod(uint64_t parent, const std::string& name, uint32_t mode,
+                                const Caller& caller) {
+  if (!S_ISREG(mode))
+    return Status(ErrorCode::kNotPermitted, "special files cannot be stored in S3");
+  RETURN_IF_ERROR(CheckWritable());
+  RETURN_IF_ERROR(EnsureListed(parent));
+  std::unique_lock lock(mu_);
+  ASSIGN_OR_RETURN(Inode * n, NewChildLocked(FindLocked(parent), name, meta::Kind::kFile,
+                                              S_IFREG | (mode & 07777), caller));
+  return EntryOfLocked(*n);
+}
+
+Result<Entry> FileSystem::Mkdir(uint64_t parent, const std::string& name, uint32_t mode,
+                                const Caller& caller) {
+  RETURN_IF_ERROR(CheckWritable());
+  RETURN_IF_ERROR(EnsureListed(parent));
+  std::unique_lock lock(mu_);
+  ASSIGN_OR_RETURN(Inode * n, NewChildLocked(FindLocked(parent), name, meta::Kind::kDirectory,
+                                              S_IFDIR | (mode & 07777), caller));
+  return EntryOfLocked(*n);
+}
+
+Result<Entry> FileSystem::Symlink(uint64_t parent, const std::string& name,
+                                  const std::string& target, const Caller& caller) {
+  RETURN_IF_ERROR(CheckWritable());
+  if (target.size() > kMaxSymlinkTarget)
+    return Status(ErrorCode::kNameTooLong, "symlink target longer than 4080 bytes");
+  RETURN_IF_ERROR(EnsureListed(parent));
+  std::unique_lock lock(mu_);
+  ASSIGN_OR_RETURN(Inode * n, NewChildLocked(FindLocked(parent), name, meta::Kind::kSymlink,
+                                              S_IFLNK | 0777, caller));
+  n->rec.symlink_target = target;
+  n->rec.size = target.size();
+  (void)PersistLocked(n->rec);
+  return EntryOfLocked(*n);
+}
+
+void FileSystem::DetachLocked(Inode* dir, const std::string& name, Inode* child) {
+  dir->children.erase(name);
+  int64_t now = clock_->WallNanos();
+  dir->rec.mtime_ns = dir->rec.ctime_ns = now;
+  child->rec.parent = 0;
+  child->rec.ctime_ns = now;
+  child->change_seq++;
+  if (child->rec.is_dir() && !child->rec.has_marker) child->rec.key.clear();
+  if (!child->rec.key.empty()) {
+    child->rec.export_state = meta::ExportState::kPending;
+    pending_deletes_[child->rec.key] = child->rec.ino;
+    ScheduleLocked(child->rec.ino);  // the export deletes the object
+  }
+  (void)PersistLocked(child->rec);
+  // An exported directory with no marker exists in S3 only through its
+  // children: keep it alive with a marker once it is empty.
+  if (dir->children.empty() && !dir->rec.has_marker && !dir->rec.key.empty() &&
+      dir->rec.ino != meta::kRootIno)
+    ChangedLocked(dir, false);
+  (void)PersistLocked(dir->rec);
+  MaybeEraseLocked(child);
+}
+
+void FileSystem::MaybeEraseLocked(Inode* n) {
+  const meta::InodeRecord& r = n->rec;
+  if (r.ino == meta::kRootIno || r.parent != 0 || n->nlookup > 0 || n->open_count > 0 ||
+      !r.key.empty())
+    return;
+  uint64_t ino = r.ino;
+  (void)store_->DeleteInode(ino);
+  (void)cache_->Drop(ino);
+  inodes_.erase(ino);
+}
+
+Status FileSystem::Unlink(uint64_t parent, const std::string& name) {
+  RETURN_IF_ERROR(CheckWritable());
+  RETURN_IF_ERROR(EnsureListed(parent));
+  std::unique_lock lock(mu_);
+  Inode* dir = FindLocked(parent);
+  if (!dir) return Status(ErrorCode::kNotFound, "stale directory");
+  auto it = dir->children.find(name);
+  if (it == dir->children.end()) return Status(ErrorCode::kNotFound, "no such entry");
+  Inode* child = FindLocked(it->second);
+  if (child->rec.is_dir()) return Status(ErrorCode::kIsDirectory, "is a directory");
+  DetachLocked(dir, name, child);
+  return OkStatus();
+}
+
+Status FileSystem::Rmdir(uint64_t parent, const std::string& name) {
+  RETURN_IF_ERROR(CheckWritable());
+  RETURN_IF_ERROR(EnsureListed(parent));
+  uint64_t child_ino;
+  {
+    std::shared_lock lock(mu_);
+    Inode* dir = FindLocked(parent);
+    if (!dir) return Status(ErrorCode::kNotFound, "stale directory");
+    auto it = dir->children.find(name);
+    if (it == dir->children.end()) return Status(ErrorCode::kNotFound, "no such entry");
+    child_ino = it->second;
+    if (!FindLocked(child_ino)->rec.is_dir())
+      return Status(ErrorCode::kNotDirectory, "not a directory");
+  }
+  RETURN_IF_ERROR(EnsureListed(child_ino));  // S3 may hold children not seen yet
+  std::unique_lock lock(mu_);
+  Inode* dir = FindLocked(parent);
+  Inode* child = FindLocked(child_ino);
+  if (!dir || !child || child->rec.parent != parent)
+    return Status(ErrorCode::kNotFound, "no such entry");
+  if (!child->children.empty()) return Status(ErrorCode::kNotEmpty, "directory not empty");
+  DetachLocked(dir, name, child);
+  return OkStatus();
+}
+
+void FileSystem::ScheduleSubtreeLocked(Inode* n) {
+  std::vector<Inode*> stack{n};
+  while (!stack.empty()) {
+    Inode* cur = stack.back();
+    stack.pop_back();
+    cur->rec.ctime_ns = clock_->WallNanos();
+    if (!cur->rec.key.empty() || cur->rec.data_dirty || cur->rec.meta_dirty) {
+      cur->rec.export_state = meta::ExportState::kPending;
+      (void)PersistLocked(cur->rec);
+      ScheduleLocked(cur->rec.ino);
+    }
+    for (const auto& [name, ino] : cur->children)
+      if (Inode* c = FindLocked(ino)) stack.push_back(c);
+  }
+}
+
+Status FileSystem::Rename(uint64_t parent, const std::string& name, uint64_t new_parent,
+                          const std::string& new_name, unsigned flags) {
+  RETURN_IF_ERROR(CheckWritable());
+  if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE))
+    return Status(ErrorCode::kInvalidArgument, "unsupported rename flags");
+  if ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE))
+    return Status(ErrorCode::kInvalidArgument, "RENAME_NOREPLACE with RENAME_EXCHANGE");
+  RETURN_IF_ERROR(EnsureListed(parent));
+  RETURN_IF_ERROR(EnsureListed(new_parent));
+  uint64_t target_ino = 0;
+  {
+    std::shared_lock lock(mu_);
+    Inode* nd = FindLocked(new_parent);
+    if (nd) {
+      auto t = nd->children.find(new_name);
+      if (t != nd->children.end()) target_ino = t->second;
+    }
+  }
+  if (target_ino) {
+    std::shared_lock lock(mu_);
+    Inode* t = FindLocked(target_ino);
+    bool is_dir = t && t->rec.is_dir();
+    lock.unlock();
+    if (is_dir) RETURN_IF_ERROR(EnsureListed(target_ino));
+  }
+  std::unique_lock lock(mu_);
+  Inode* src_dir = FindLocked(parent);
+  Inode* dst_dir = FindLocked(new_parent);
+  if (!src_dir || !dst_dir) return Status(ErrorCode::kNotFound, "stale directory");
+  if (!dst_dir->rec.is_dir()) return Status(ErrorCode::kNotDirectory, "not a directory");
+  auto s = src_dir->children.find(name);
+  if (s == src_dir->children.end()) return Status(ErrorCode::kNotFound, "no such entry");
+  Inode* src = FindLocked(s->second);
+  if (new_name.size() > 255) return Status(ErrorCode::kNameTooLong, "name longer than 255 bytes");
+  if (IsReservedRootName(new_parent, new_name) || IsReservedRootName(parent, name))
+    return Status(ErrorCode::kNotPermitted, "reserved by stagefs");
+  // A directory cannot move into its own subtree.
+  if (src->rec.is_dir()) {
+    for (Inode* a = dst_dir; a; a = a->rec.ino == meta::kRootIno ? nullptr : FindLocked(a->rec.parent))
+      if (a == src) return Status(ErrorCode::kInvalidArgument, "cannot move a directory into itself");
+  }
+  auto t = dst_dir->children.find(new_name);
+  Inode* dst = t == dst_dir->children.end() ? nullptr : FindLocked(t->second);
+  if (dst == src) return OkStatus();
+  int64_t now = clock_->WallNanos();
+  if (flags & RENAME_EXCHANGE) {
+    if (!dst) return Status(ErrorCode::kNotFound, "exchange target does not exist");
+    if (dst->rec.is_dir()) {
+      for (Inode* a = src_dir; a; a = a->rec.ino == meta::kRootIno ? nullptr : FindLocked(a->rec.parent))
+        if (a == dst) return Status(ErrorCode::kInvalidArgument, "cannot move a directory into itself");
+    }
+    src_dir->children[name] = dst->rec.ino;
+    dst_dir->children[new_name] = src->rec.ino;
+    std::swap(src->rec.parent, dst->rec.parent);
+    std::swap(src->rec.name, dst->rec.name);
+    // Each now expects to overwrite what the other left at its new key.
+    src->rec.dest_etag = dst->rec.etag;
+    dst->rec.dest_etag = src->rec.etag;
+    src_dir->rec.mtime_ns = src_dir->rec.ctime_ns = now;
+    dst_dir->rec.mtime_ns = dst_dir->rec.ctime_ns = now;
+    ScheduleSubtreeLocked(src);
+    ScheduleSubtreeLocked(dst);
+    (void)PersistLocked(src_dir->rec);
+    (void)PersistLocked(dst_dir->rec);
+    return OkStatus();
+  }
+  if (dst) {
+    if (flags & RENAME_NOREPLACE) return Status(ErrorCode::kAlreadyExists, "target exists");
+    if (src->rec.is_dir() && !dst->rec.is_dir())
+      return Status(ErrorCode::kNotDirectory, "target is not a directory");
+    if (!src->rec.is_dir() && dst->rec.is_dir())
+      return Status(ErrorCode::kIsDirectory, "target is a directory");
+    if (dst->rec.is_dir() && !dst->children.empty())
+      return Status(ErrorCode::kNotEmpty, "target directory not empty");
+    // The moved inode overwrites the replaced object instead of the export
+    // deleting it afterwards.
+    std::string replaced_etag = dst->rec.etag;
+    bool replaced_exists = !dst->rec.key.empty() && (!dst->rec.is_dir() || dst->rec.has_marker);
+    dst->rec.key.clear();
+    DetachLocked(dst_dir, new_name, dst);
+    src->rec.dest_etag = replaced_exists ? replaced_etag : "";
+  } else {
+    src->rec.dest_etag.clear();
+  }
+  src_dir->children.erase(name);
+  dst_dir->children[new_name] = src->rec.ino;
+  src->rec.parent = new_parent;
+  src->rec.name = new_name;
+  src_dir->rec.mtime_ns = src_dir->rec.ctime_ns = now;
+  dst_dir->rec.mtime_ns = dst_dir->rec.ctime_ns = now;
+  (void)PersistLocked(src_dir->rec);
+  (void)PersistLocked(dst_dir->rec);
+  ScheduleSubtreeLocked(src);
+  return OkStatus();
+}
+
+}  // namespace stagefs::core

@@ -1,0 +1,309 @@
+#include "sync/exporter.h"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <future>
+#include <random>
+
+namespace stagefs::sync {
+
+Exporter::Exporter(ExporterOptions options, s3::ObjectClient* client, ExportTarget* target,
+                   Clock* clock, MetricsRegistry* metrics)
+    : options_(std::move(options)),
+      client_(client),
+      target_(target),
+      clock_(clock),
+      upload_part_copy_(options_.upload_part_copy) {
+  pending_gauge_ = metrics->GetGauge("stagefs_pending_exports",
+                                     "Inodes with local changes not yet in S3");
+  age_gauge_ = metrics->GetGauge("stagefs_export_age_seconds",
+                                 "Age of the oldest change not yet exported");
+  failures_ = metrics->GetCounter("stagefs_export_failures_total",
+                                  "Exports that failed with a non-retryable error");
+  exports_ = metrics->GetCounter("stagefs_exports_total", "Completed exports");
+  bytes_uploaded_ = metrics->GetCounter("stagefs_export_bytes_total",
+                                        "File bytes uploaded by exports (not server-side copies)");
+}
+
+Exporter::~Exporter() { Stop(); }
+
+void Exporter::Start() {
+  workers_ = std::make_unique<ThreadPool>(std::max(1, options_.concurrency), "sfs-export");
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void Exporter::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  workers_.reset();  // waits for running exports
+}
+
+uint64_t Exporter::PartSize(uint64_t size, uint64_t min_part_size) {
+  constexpr uint64_t kMiB = 1 << 20;
+  uint64_t need = (size + 9999) / 10000;
+  uint64_t part = std::max(min_part_size, need);
+  return (part + kMiB - 1) / kMiB * kMiB;
+}
+
+void Exporter::Schedule(uint64_t ino) {
+  std::lock_guard lock(mu_);
+  MonoTime now = clock_->Now();
+  auto [it, inserted] = pending_.try_emplace(ino);
+  if (inserted) it->second.first_change = now;
+  it->second.due = now + options_.export_delay;
+  it->second.attempts = 0;
+  if (it->second.running) it->second.rescheduled = true;
+  pending_gauge_->Set(static_cast<double>(pending_.size()));
+  cv_.notify_all();
+}
+
+size_t Exporter::pending() const {
+  std::lock_guard lock(mu_);
+  return pending_.size();
+}
+
+Status Exporter::SyncNow(const std::set<uint64_t>& inos,
+                         std::optional<std::chrono::milliseconds> timeout) {
+  std::unique_lock lock(mu_);
+  force_++;
+  cv_.notify_all();
+  auto done = [&] {
+    if (stopping_) return true;
+    for (const auto& [ino, p] : pending_)
+      if (inos.empty() || inos.count(ino)) return false;
+    return true;
+  };
+  bool finished = true;
+  if (timeout) finished = cv_.wait_for(lock, *timeout, done);
+  else cv_.wait(lock, done);
+  force_--;
+  if (stopping_) return Status(ErrorCode::kCancelled, "exporter stopped");
+  if (!finished)
+    return Status(ErrorCode::kUnavailable, std::to_string(pending_.size()) +
+                                               " exports still pending (S3 unreachable?)", true);
+  return OkStatus();
+}
+
+void Exporter::UpdateGauges() {
+  MonoTime now = clock_->Now();
+  double oldest = 0;
+  for (const auto& [ino, p] : pending_)
+    oldest = std::max(oldest, std::chrono::duration<double>(now - p.first_change).count());
+  pending_gauge_->Set(static_cast<double>(pending_.size()));
+  age_gauge_->Set(oldest);
+}
+
+void Exporter::Loop() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    MonoTime now = clock_->Now();
+    std::vector<std::pair<MonoTime, uint64_t>> due;
+    for (auto& [ino, p] : pending_)
+      if (!p.running && (p.due <= now || (force_ && p.attempts == 0))) due.emplace_back(p.first_change, ino);
+    std::sort(due.begin(), due.end());  // oldest change first
+    for (const auto& [t, ino] : due) {
+      if (running_ >= options_.concurrency) break;
+      pending_[ino].running = true;
+      pending_[ino].rescheduled = false;
+      ++running_;
+      workers_->Submit([this, ino = ino] { RunOne(ino); });
+    }
+    UpdateGauges();
+    cv_.wait_for(lock, std::chrono::milliseconds(force_ ? 5 : 50));
+  }
+}
+
+void Exporter::RunOne(uint64_t ino) {
+  ExportResult result;
+  std::optional<ExportJob> job;
+  auto prepared = target_->PrepareExport(ino);
+  if (prepared.ok()) job = std::move(prepared).value();
+  else result.status = prepared.error();
+  if (job && job->kind == ExportJob::Kind::kPut && job->content_changed && !job->missing.empty()) {
+    // Bytes we do not hold locally: copied server-side when possible, otherwise
+    // fetched first so the upload has them.
+    bool copy_ok = upload_part_copy_ && job->size >= options_.multipart_threshold;
+    bool need_fetch = !copy_ok;
+    if (copy_ok) {
+      uint64_t ps = PartSize(job->size, options_.min_part_size);
+      for (const auto& [ms, me] : job->modified)
+        for (const auto& [xs, xe] : job->missing)
+          if (ms / ps <= (xe - 1) / ps && xs / ps <= (me - 1) / ps) need_fetch = true;
+    }
+    if (need_fetch) {
+      Status st = target_->FetchMissing(ino, *job);
+      if (!st.ok()) {
+        result.status = st;
+        job.reset();
+      } else {
+        auto again = target_->PrepareExport(ino);
+        job.reset();
+        if (again.ok()) job = std::move(again).value();
+        else result.status = again.error();
+      }
+    }
+  }
+  if (job) {
+    result = Execute(*job);
+    target_->CompleteExport(*job, result);
+  } else if (!result.status.ok()) {
+    ExportJob failed;
+    failed.ino = ino;
+    target_->CompleteExport(failed, result);
+  }
+
+  std::lock_guard lock(mu_);
+  --running_;
+  auto it = pending_.find(ino);
+  if (it == pending_.end()) return;
+  Pending& p = it->second;
+  p.running = false;
+  if (p.rescheduled) {
+    p.rescheduled = false;  // changed during the export: wait for a new quiet window
+  } else if (!result.status.ok() && result.status.retryable()) {
+    p.attempts++;
+    static thread_local std::mt19937_64 rng(std::random_device{}());
+    auto cap = std::min<Duration>(options_.retry_max, options_.retry_base * (1LL << std::min(p.attempts, 20)));
+    Duration delay(std::uniform_int_distribution<int64_t>(cap.count() / 2, cap.count())(rng));
+    p.due = clock_->Now() + delay;
+    spdlog::warn("export of inode {} failed, retrying in {} ms: {}", ino,
+                 std::chrono::duration_cast<std::chrono::milliseconds>(delay).count(),
+                 result.status.ToString());
+  } else {
+    if (!result.status.ok()) {
+      failures_->Inc();
+      spdlog::error("export of inode {} failed: {}", ino, result.status.ToString());
+    } else if (job) {
+      exports_->Inc();
+    }
+    pending_.erase(it);
+  }
+  UpdateGauges();
+  cv_.notify_all();
+}
+
+ExportResult Exporter::Execute(const ExportJob& job) {
+  if (job.kind == ExportJob::Kind::kDelete) return Delete(job);
+  ExportResult r;
+  if (!job.content_changed && !job.source_key.empty()) r = CopyMetadata(job);
+  else if (job.size >= options_.multipart_threshold && !job.inline_data) r = PutMultipart(job);
+  else r = PutSmall(job);
+  if (!r.status.ok() || job.park || job.source_key.empty() || job.source_key == job.key) return r;
+  // A rename: the new key is committed, now remove the old one (only if it still
+  // holds what we copied from).
+  ExportJob del;
+  del.kind = ExportJob::Kind::kDelete;
+  del.key = job.source_key;
+  del.expect_etag = job.source_etag;
+  ExportResult d = Delete(del);
+  if (!d.status.ok()) r.status = d.status.Annotate("deleting the old key after a rename");
+  return r;
+}
+
+std::optional<ExportResult> Exporter::CheckBeforeCommit(const std::string& key,
+                                                        const std::string& etag,
+                                                        bool may_be_absent) {
+  auto head = client_->HeadObject({.bucket = options_.bucket, .key = key});
+  ExportResult r;
+  if (!head.ok()) {
+    if (head.error().kind == s3::S3ErrorKind::kNoSuchKey) {
+      if (etag.empty() || may_be_absent) return std::nullopt;
+      r.conflict = true;
+      r.status = Status(ErrorCode::kConflict, "Conflict: s3://" + options_.bucket + "/" + key +
+                                                  " was deleted in S3");
+      return r;
+    }
+    r.status = head.error().ToStatus();
+    return r;
+  }
+  if (head->etag == etag) return std::nullopt;
+  r.conflict = true;
+  r.status = Status(ErrorCode::kConflict, "Conflict: s3://" + options_.bucket + "/" + key +
+                                              " was changed in S3 (ETag " + head->etag + ")");
+  return r;
+}
+
+ExportResult FromS3Error(const s3::S3Error& e) {
+  ExportResult r;
+  if (e.kind == s3::S3ErrorKind::kPreconditionFailed) {
+    r.conflict = true;
+    r.status = Status(ErrorCode::kConflict, "Conflict: the object changed in S3 (" + e.ToString() + ")");
+  } else {
+    r.status = e.ToStatus();
+  }
+  return r;
+}
+
+ExportResult Exporter::PutSmall(const ExportJob& job) {
+  s3::PutObjectParams p{.bucket = options_.bucket, .key = job.key, .metadata = job.metadata};
+  std::string data;
+  if (job.inline_data) p.body = s3::BodySource::FromString(*job.inline_data);
+  bool trusted = !job.dest_may_be_absent && (job.dest_etag.empty()
+                                                 ? options_.trust_put_if_none_match
+                                                 : options_.trust_put_if_match);
+  if (trusted) {
+    if (job.dest_etag.empty()) p.if_none_match = "*";
+    else p.if_match = job.dest_etag;
+  } else if (auto c = CheckBeforeCommit(job.key, job.dest_etag, job.dest_may_be_absent)) {
+    return *c;
+  }
+  int fd = -1;
+  if (!job.inline_data) {
+    fd = ::open(job.cache_path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && job.size > 0)
+      return ExportResult{Status(ErrorCode::kIo, "cannot open cache file " + job.cache_path)};
+    p.body = fd >= 0 ? s3::BodySource::FromFile(fd, 0, job.size) : s3::BodySource::FromString("");
+  }
+  auto r = client_->PutObject(p);
+  if (fd >= 0) ::close(fd);
+  if (!r.ok()) return FromS3Error(r.error());
+  bytes_uploaded_->Inc(p.body.size());
+  ExportResult out;
+  out.etag = r->etag;
+  out.version_id = r->version_id;
+  return out;
+}
+
+ExportResult Exporter::CopyMetadata(const ExportJob& job) {
+  if (job.key != job.source_key) {
+    // CopyObject has no reliable If-None-Match on older servers: check explicitly.
+    if (auto c = CheckBeforeCommit(job.key, job.dest_etag, job.dest_may_be_absent)) return *c;
+  }
+  auto r = client_->CopyObject({.bucket = options_.bucket, .key = job.key,
+                                .source_bucket = options_.bucket, .source_key = job.source_key,
+                                .directive = s3::MetadataDirective::kReplace,
+                                .metadata = job.metadata,
+                                .copy_source_if_match = job.source_etag});
+  if (!r.ok()) return FromS3Error(r.error());
+  ExportResult out;
+  out.etag = r->etag;
+  out.version_id = r->version_id;
+  out.last_modified_ns = r->last_modified_ns;
+  return out;
+}
+
+ExportResult Exporter::Delete(const ExportJob& job) {
+  ExportResult out;
+  if (!job.expect_etag.empty()) {
+    auto head = client_->HeadObject({.bucket = options_.bucket, .key = job.key});
+    if (!head.ok()) {
+      if (head.error().kind == s3::S3ErrorKind::kNoSuchKey) return out;  // already gone
+      out.status = head.error().ToStatus();
+      return out;
+    }
+    if (head->etag != job.expect_etag) return out;  // rewritten in S3: S3 wins, keep it
+  }
+  auto r = client_->DeleteObject({.bucket = options_.bucket, .key = job.key});
+  if (!r.ok()) out.status = r.error().ToStatus();
+  return out;
+}
+
+}  // namespace stagefs::sync
