@@ -34,6 +34,10 @@ Status FileSystem::EnsureListed(uint64_t dir_ino) {
     if (!dir->rec.is_dir()) return Status(ErrorCode::kNotDirectory, "not a directory");
     int64_t age = clock_->WallNanos() - dir->rec.dir_listed_at_ns;
     if (dir->rec.dir_listed && age < options_.refresh_interval.count()) return OkStatus();
+    // A directory renamed locally but not yet moved in S3: its new prefix holds
+    // nothing yet, so re-listing would lose its children. Keep what we know.
+    if (dir->rec.dir_listed && dir->rec.export_state != meta::ExportState::kClean)
+      return OkStatus();
     if (dir->rec.dir_listed && dir->rec.key.empty() && dir_ino != meta::kRootIno &&
         !dir->rec.has_marker && dir->children.empty()) {
       // Created locally and never exported: nothing in S3 to list.
@@ -54,6 +58,21 @@ Status FileSystem::EnsureListed(uint64_t dir_ino) {
     }
     import_cv_.wait(lock);
   }
+}
+
+Status FileSystem::EnsureListedRecursive(uint64_t dir_ino) {
+  std::vector<uint64_t> stack{dir_ino};
+  while (!stack.empty()) {
+    uint64_t ino = stack.back();
+    stack.pop_back();
+    RETURN_IF_ERROR(EnsureListed(ino));
+    std::shared_lock lock(mu_);
+    Inode* d = FindLocked(ino);
+    if (!d) continue;
+    for (const auto& [name, c] : d->children)
+      if (Inode* ci = FindLocked(c); ci && ci->rec.is_dir()) stack.push_back(c);
+  }
+  return OkStatus();
 }
 
 Status FileSystem::ImportDirectory(uint64_t dir_ino, const std::string& key_prefix) {
@@ -198,14 +217,16 @@ Status FileSystem::ImportDirectory(uint64_t dir_ino, const std::string& key_pref
       dir->rec.etag = marker_head->info.etag;
     }
     if (marker) dir->rec.has_marker = true;
-    if (dir_ino != meta::kRootIno && dir->rec.key.empty()) dir->rec.key = rel_prefix;
+    if (dir_ino != meta::kRootIno && dir->rec.key.empty()) SetKeyLocked(dir, rel_prefix);
 
     // Children gone from S3 disappear, unless they hold local changes.
     std::vector<std::string> gone;
     for (const auto& [name, ino] : dir->children) {
       Inode* c = FindLocked(ino);
       if (!c || listed.count(name)) continue;
-      if (c->rec.data_dirty || c->rec.meta_dirty || c->rec.key.empty()) continue;
+      if (c->rec.data_dirty || c->rec.meta_dirty || c->rec.key.empty() ||
+          c->rec.export_state != meta::ExportState::kClean)
+        continue;
       gone.push_back(name);
     }
     for (const auto& name : gone) {
@@ -214,13 +235,9 @@ Status FileSystem::ImportDirectory(uint64_t dir_ino, const std::string& key_pref
       Inode* c = FindLocked(ino);
       c->rec.parent = 0;
       invalidate.emplace_back(dir_ino, name);
-      if (c->nlookup == 0 && c->open_count == 0) {
-        (void)store_->DeleteInode(ino);
-        (void)cache_->Drop(ino);
-        inodes_.erase(ino);
-      } else {
-        (void)PersistLocked(c->rec);
-      }
+      SetKeyLocked(c, "");
+      if (c->nlookup == 0 && c->open_count == 0) EraseLocked(ino);
+      else (void)PersistLocked(c->rec);
     }
 
     for (auto& [name, l] : listed) {
@@ -233,7 +250,9 @@ Status FileSystem::ImportDirectory(uint64_t dir_ino, const std::string& key_pref
         child->rec.parent = 0;
         dir->children.erase(name);
         invalidate.emplace_back(dir_ino, name);
+        SetKeyLocked(child, "");
         (void)PersistLocked(child->rec);
+        MaybeEraseLocked(child);
         child = nullptr;
       }
       if (!child) {
@@ -252,7 +271,7 @@ Status FileSystem::ImportDirectory(uint64_t dir_ino, const std::string& key_pref
           child->rec.uid = options_.defaults.uid;
           child->rec.gid = options_.defaults.gid;
           child->rec.mtime_ns = child->rec.atime_ns = child->rec.ctime_ns = now;
-          child->rec.key = rel_prefix + name + "/";
+          SetKeyLocked(child, rel_prefix + name + "/");
           auto m = dir_markers.find(name);
           if (m != dir_markers.end()) {
             PosixAttrs a = DecodePosixAttrs(m->second.metadata, true, m->second.last_modified_ns,
@@ -286,7 +305,7 @@ Status FileSystem::ImportDirectory(uint64_t dir_ino, const std::string& key_pref
       r.ctime_ns = a.mtime_ns;
       r.size = info.size;
       r.symlink_target = h->second.symlink_target;
-      r.key = rel_prefix + name;
+      SetKeyLocked(child, rel_prefix + name);
       r.etag = info.etag;
       r.version_id = info.version_id;
       r.remote_size = info.size;

@@ -41,6 +41,19 @@ Result<std::optional<sync::ExportJob>> FileSystem::PrepareExport(uint64_t ino) {
                         " could not be exported",
                     /*retryable=*/true);
   }
+  if (n->park_requested && !r.key.empty()) {
+    job.park = true;
+    job.source_key = options_.prefix + r.key;
+    job.source_etag = r.etag;
+    job.key = options_.prefix + ".stagefs-tmp/" + std::to_string(ino) + "-" +
+              std::to_string(n->change_seq);
+    job.metadata = EncodePosixAttrs(AttrsOf(r));
+    if (r.is_dir()) {
+      job.inline_data = "";
+      job.content_changed = true;
+    }
+    return std::optional<sync::ExportJob>(std::move(job));
+  }
   std::string rel = RelKeyOfLocked(ino);
   job.key = options_.prefix + rel;
   if (job.key.size() > kMaxKeyBytes)
@@ -51,7 +64,7 @@ Result<std::optional<sync::ExportJob>> FileSystem::PrepareExport(uint64_t ino) {
   if (r.is_dir()) {
     if (!r.meta_dirty && !(moved && r.has_marker)) {
       if (moved) {  // an implicit directory: nothing in S3 to move
-        r.key = rel;
+        SetKeyLocked(n, rel);
         (void)PersistLocked(r);
       }
       if (!r.data_dirty && !r.meta_dirty) {
@@ -79,32 +92,30 @@ Result<std::optional<sync::ExportJob>> FileSystem::PrepareExport(uint64_t ino) {
   }
   job.source_etag = r.etag;
   job.source_size = r.remote_size;
-  job.dest_etag = moved || r.key.empty() ? r.dest_etag : r.etag;
-  job.dest_may_be_absent = moved;
+
   job.metadata = EncodePosixAttrs(AttrsOf(r));
   if (UserMetadataSize(job.metadata) > kMaxUserMetadataBytes)
     return Status(ErrorCode::kInvalidArgument,
                   "S3UserMetadataTooLarge: user metadata exceeds 2 KB");
-  // Another inode's object sits at our destination and has not moved away yet
-  // (a rename cycle such as a<->b): park it under a temporary key first.
-  if (moved || !r.dest_etag.empty()) {
-    for (auto& [other_ino, other] : inodes_) {
-      if (other_ino == ino || other->rec.parent == 0 || other->rec.key != rel) continue;
-      if (RelKeyOfLocked(other_ino) == rel) break;  // it is really there: overwrite
-      sync::ExportJob park;
-      park.ino = other_ino;
-      park.seq = other->change_seq;
-      park.park = true;
-      park.source_key = options_.prefix + other->rec.key;
-      park.source_etag = other->rec.etag;
-      park.key = options_.prefix + ".stagefs-tmp/" + std::to_string(other_ino) + "-" +
-                 std::to_string(other->change_seq);
-      park.metadata = EncodePosixAttrs(AttrsOf(other->rec));
-      park.inline_data = other->rec.is_dir() ? std::optional<std::string>("") : std::nullopt;
-      park.content_changed = other->rec.is_dir();
-      ScheduleLocked(ino);  // come back for this inode afterwards
-      return std::optional<sync::ExportJob>(std::move(park));
+  // What sits at the destination key decides the precondition of the commit.
+  auto occ = objects_by_key_.find(rel);
+  Inode* occupant = occ == objects_by_key_.end() ? nullptr : FindLocked(occ->second);
+  if (occupant == n || !occupant) {
+    job.dest_etag = occupant ? r.etag : "";  // overwrite our object, or create
+  } else if (occupant->rec.parent == 0) {
+    // An unlinked file whose delete is pending: overwrite it instead.
+    job.dest_etag = occupant->rec.etag;
+    job.dest_may_be_absent = true;  // its delete may be running right now
+  } else {
+    // A renamed inode whose object has not moved yet (e.g. a<->b): it has to
+    // move to a temporary key first.
+    if (!occupant->park_requested) {
+      occupant->park_requested = true;
+      ScheduleLocked(occupant->rec.ino);
     }
+    return Status(ErrorCode::kUnavailable,
+                  "waiting for /" + PathOfLocked(occupant->rec.ino) + " to move out of the way",
+                  /*retryable=*/true);
   }
   if (job.content_changed && r.is_file()) {
     // Ranges that are not in the cache come from the current object.
@@ -140,27 +151,35 @@ void FileSystem::CompleteExport(const sync::ExportJob& job, const sync::ExportRe
     return;
   }
   if (job.kind == sync::ExportJob::Kind::kDelete) {
-    pending_deletes_.erase(r.key);
-    r.key.clear();
+    SetKeyLocked(n, "");
     r.etag.clear();
     (void)PersistLocked(r);
     MaybeEraseLocked(n);
     return;
   }
   if (job.key.empty()) return;  // nothing was done
-  r.key = job.key.substr(options_.prefix.size());
+  // A commit over an unlinked file's object replaces it: its delete is moot.
+  std::string new_key = job.key.substr(options_.prefix.size());
+  auto occ = objects_by_key_.find(new_key);
+  if (occ != objects_by_key_.end() && occ->second != n->rec.ino) {
+    if (Inode* other = FindLocked(occ->second); other && other->rec.parent == 0) {
+      SetKeyLocked(other, "");
+      (void)PersistLocked(other->rec);
+      MaybeEraseLocked(other);
+    }
+  }
+  SetKeyLocked(n, new_key);
   r.etag = result.etag;
   r.version_id = result.version_id;
   r.remote_mtime_ns = result.last_modified_ns ? result.last_modified_ns : clock_->WallNanos();
   r.last_validated_ns = clock_->WallNanos();
   r.export_error.clear();
   if (job.park) {
-    r.dest_etag.clear();
+    n->park_requested = false;
     (void)PersistLocked(r);
     ScheduleLocked(r.ino);  // still not at its own key
     return;
   }
-  r.dest_etag.clear();
   if (r.is_dir()) r.has_marker = true;
   if (job.content_changed && !r.is_dir()) r.remote_size = job.size;
   if (n->change_seq == job.seq) {

@@ -53,16 +53,17 @@ Status FileSystem::Init() {
   std::vector<uint64_t> orphans;
   for (auto& [ino, inode] : inodes_) {
     if (ino == meta::kRootIno || inode->rec.parent != 0) continue;
-    if (!inode->rec.key.empty()) pending_deletes_[inode->rec.key] = ino;
-    else orphans.push_back(ino);
+    if (inode->rec.key.empty()) orphans.push_back(ino);
   }
   for (uint64_t ino : orphans) {
     inodes_.erase(ino);
     RETURN_IF_ERROR(store_->DeleteInode(ino));
     RETURN_IF_ERROR(cache_->Drop(ino));
   }
-  // After a restart the exact modified ranges are unknown.
-  for (auto& [ino, inode] : inodes_) inode->modified_known = false;
+  for (auto& [ino, inode] : inodes_) {
+    inode->modified_known = false;  // after a restart the exact ranges are unknown
+    if (!inode->rec.key.empty()) objects_by_key_[inode->rec.key] = ino;
+  }
   for (auto& [ino, inode] : inodes_) {
     if (ino == meta::kRootIno) continue;
     auto parent = inodes_.find(inode->rec.parent);
@@ -127,6 +128,25 @@ std::string FileSystem::KeyOfLocked(uint64_t ino) {
 }
 
 Status FileSystem::PersistLocked(const meta::InodeRecord& rec) { return store_->PutInode(rec); }
+
+void FileSystem::SetKeyLocked(Inode* n, const std::string& key) {
+  if (n->rec.key == key) return;
+  if (!n->rec.key.empty()) {
+    auto it = objects_by_key_.find(n->rec.key);
+    if (it != objects_by_key_.end() && it->second == n->rec.ino) objects_by_key_.erase(it);
+  }
+  n->rec.key = key;
+  if (!key.empty()) objects_by_key_[key] = n->rec.ino;
+}
+
+void FileSystem::EraseLocked(uint64_t ino) {
+  Inode* n = FindLocked(ino);
+  if (!n) return;
+  SetKeyLocked(n, "");
+  (void)store_->DeleteInode(ino);
+  (void)cache_->Drop(ino);
+  inodes_.erase(ino);
+}
 
 Result<Entry> FileSystem::Lookup(uint64_t parent, const std::string& name) {
   if (name == "." || name == "..") {

@@ -181,6 +181,9 @@ class FileSystem final : public sync::ExportTarget {
     // (then every resident byte counts as modified).
     cache::ExtentSet modified;
     bool modified_known = true;
+    // Another inode must overwrite this one's object (a rename cycle): copy it
+    // to a temporary key first.
+    bool park_requested = false;
   };
   struct Handle;
   struct DirHandle {
@@ -199,6 +202,9 @@ class FileSystem final : public sync::ExportTarget {
 
   // Directory import (dir_import.cc).
   Status EnsureListed(uint64_t dir_ino);
+  // Lists `dir_ino` and every directory below it (before a directory rename,
+  // whose children must all be known to move them in S3).
+  Status EnsureListedRecursive(uint64_t dir_ino);
   Status ImportDirectory(uint64_t dir_ino, const std::string& key_prefix);
 
   // Read path (read_path.cc).
@@ -225,6 +231,10 @@ class FileSystem final : public sync::ExportTarget {
   Status CheckWritable() const;
   Status TruncateLocked(Inode* n, uint64_t size);
   std::string RelKeyOfLocked(uint64_t ino);  // KeyOfLocked without the prefix
+  // Sets rec.key and keeps objects_by_key_ in step.
+  void SetKeyLocked(Inode* n, const std::string& key);
+  // Removes the inode from the table, the index, the store and the cache.
+  void EraseLocked(uint64_t ino);
 
   const FsOptions options_;
   s3::ObjectClient* client_;
@@ -238,8 +248,11 @@ class FileSystem final : public sync::ExportTarget {
   std::shared_mutex mu_;
   std::condition_variable_any import_cv_;
   std::unordered_map<uint64_t, std::unique_ptr<Inode>> inodes_;  // GUARDED_BY(mu_)
-  // Unlinked inodes whose object still has to be deleted, by relative key.
-  std::map<std::string, uint64_t> pending_deletes_;  // GUARDED_BY(mu_)
+  // Which inode's S3 object sits at each key (relative to the prefix), as far
+  // as we know: live inodes, renamed ones not yet moved, and unlinked ones whose
+  // delete is pending. An export that writes key K consults it to overwrite,
+  // adopt or first move away what is at K.
+  std::map<std::string, uint64_t> objects_by_key_;  // GUARDED_BY(mu_)
 
   std::mutex handles_mu_;  // after mu_ in lock order
   uint64_t next_fh_ = 1;   // GUARDED_BY(handles_mu_)

@@ -84,18 +84,6 @@ Result<FileSystem::Inode*> FileSystem::NewChildLocked(Inode* dir, const std::str
   inodes_[ino] = std::move(fresh);
   dir->children[name] = ino;
   dir->rec.mtime_ns = dir->rec.ctime_ns = now;
-  // An unexported delete of an object at the same key is superseded by the new
-  // file: overwrite it instead of deleting it afterwards.
-  auto pd = pending_deletes_.find(RelKeyOfLocked(ino));
-  if (pd != pending_deletes_.end()) {
-    if (Inode* other = FindLocked(pd->second)) {
-      r.dest_etag = other->rec.etag;
-      other->rec.key.clear();
-      (void)PersistLocked(other->rec);
-      MaybeEraseLocked(other);
-    }
-    pending_deletes_.erase(pd);
-  }
   n->nlookup = 1;
   ChangedLocked(n, kind != meta::Kind::kDirectory);
   return n;
@@ -176,10 +164,9 @@ void FileSystem::DetachLocked(Inode* dir, const std::string& name, Inode* child)
   child->rec.parent = 0;
   child->rec.ctime_ns = now;
   child->change_seq++;
-  if (child->rec.is_dir() && !child->rec.has_marker) child->rec.key.clear();
+  if (child->rec.is_dir() && !child->rec.has_marker) SetKeyLocked(child, "");
   if (!child->rec.key.empty()) {
     child->rec.export_state = meta::ExportState::kPending;
-    pending_deletes_[child->rec.key] = child->rec.ino;
     ScheduleLocked(child->rec.ino);  // the export deletes the object
   }
   (void)PersistLocked(child->rec);
@@ -197,10 +184,7 @@ void FileSystem::MaybeEraseLocked(Inode* n) {
   if (r.ino == meta::kRootIno || r.parent != 0 || n->nlookup > 0 || n->open_count > 0 ||
       !r.key.empty())
     return;
-  uint64_t ino = r.ino;
-  (void)store_->DeleteInode(ino);
-  (void)cache_->Drop(ino);
-  inodes_.erase(ino);
+  EraseLocked(r.ino);
 }
 
 Status FileSystem::Unlink(uint64_t parent, const std::string& name) {
@@ -267,21 +251,20 @@ Status FileSystem::Rename(uint64_t parent, const std::string& name, uint64_t new
     return Status(ErrorCode::kInvalidArgument, "RENAME_NOREPLACE with RENAME_EXCHANGE");
   RETURN_IF_ERROR(EnsureListed(parent));
   RETURN_IF_ERROR(EnsureListed(new_parent));
-  uint64_t target_ino = 0;
-  {
-    std::shared_lock lock(mu_);
-    Inode* nd = FindLocked(new_parent);
-    if (nd) {
-      auto t = nd->children.find(new_name);
-      if (t != nd->children.end()) target_ino = t->second;
+  // Directories involved must be fully known: a moved tree is moved object by
+  // object, and a replaced directory must really be empty.
+  for (auto [dir, child_name] : {std::pair{parent, name}, std::pair{new_parent, new_name}}) {
+    uint64_t child = 0;
+    {
+      std::shared_lock lock(mu_);
+      Inode* d = FindLocked(dir);
+      auto it = d ? d->children.find(child_name) : decltype(d->children.end()){};
+      if (d && it != d->children.end()) {
+        Inode* c = FindLocked(it->second);
+        if (c && c->rec.is_dir()) child = c->rec.ino;
+      }
     }
-  }
-  if (target_ino) {
-    std::shared_lock lock(mu_);
-    Inode* t = FindLocked(target_ino);
-    bool is_dir = t && t->rec.is_dir();
-    lock.unlock();
-    if (is_dir) RETURN_IF_ERROR(EnsureListed(target_ino));
+    if (child) RETURN_IF_ERROR(EnsureListedRecursive(child));
   }
   std::unique_lock lock(mu_);
   Inode* src_dir = FindLocked(parent);
@@ -313,9 +296,6 @@ Status FileSystem::Rename(uint64_t parent, const std::string& name, uint64_t new
     dst_dir->children[new_name] = src->rec.ino;
     std::swap(src->rec.parent, dst->rec.parent);
     std::swap(src->rec.name, dst->rec.name);
-    // Each now expects to overwrite what the other left at its new key.
-    src->rec.dest_etag = dst->rec.etag;
-    dst->rec.dest_etag = src->rec.etag;
     src_dir->rec.mtime_ns = src_dir->rec.ctime_ns = now;
     dst_dir->rec.mtime_ns = dst_dir->rec.ctime_ns = now;
     ScheduleSubtreeLocked(src);
@@ -332,15 +312,9 @@ Status FileSystem::Rename(uint64_t parent, const std::string& name, uint64_t new
       return Status(ErrorCode::kIsDirectory, "target is a directory");
     if (dst->rec.is_dir() && !dst->children.empty())
       return Status(ErrorCode::kNotEmpty, "target directory not empty");
-    // The moved inode overwrites the replaced object instead of the export
-    // deleting it afterwards.
-    std::string replaced_etag = dst->rec.etag;
-    bool replaced_exists = !dst->rec.key.empty() && (!dst->rec.is_dir() || dst->rec.has_marker);
-    dst->rec.key.clear();
+    // The replaced object is deleted by its own export, unless the moved
+    // inode's export overwrites it first (see PrepareExport).
     DetachLocked(dst_dir, new_name, dst);
-    src->rec.dest_etag = replaced_exists ? replaced_etag : "";
-  } else {
-    src->rec.dest_etag.clear();
   }
   src_dir->children.erase(name);
   dst_dir->children[new_name] = src->rec.ino;

@@ -44,9 +44,6 @@ struct InodeRecord {
   int64_t remote_mtime_ns = 0;
   std::string storage_class;
   bool has_marker = false;  // directories: a "dir/" object exists
-  // What the inode's destination key held when a rename replaced a file there
-  // (the ETag the export expects to overwrite); "" when nothing.
-  std::string dest_etag;
 
   // Directory import state: listed once => children are known locally.
   bool dir_listed = false;

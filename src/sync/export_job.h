@@ -36,8 +36,8 @@ struct ExportJob {
   // Renames: the destination may also be absent (another export of ours may
   // have moved or deleted what was there).
   bool dest_may_be_absent = false;
-  // Parking: copy the object away from `source_key` (which another inode is
-  // about to overwrite) without deleting the source.
+  // Parking: move the object from `source_key` (which another inode is about to
+  // overwrite) to a temporary key.
   bool park = false;
 
   // kPut content. Inline content (symlink targets, directory markers, small

@@ -196,9 +196,9 @@ ExportResult Exporter::Execute(const ExportJob& job) {
   if (!job.content_changed && !job.source_key.empty()) r = CopyMetadata(job);
   else if (job.size >= options_.multipart_threshold && !job.inline_data) r = PutMultipart(job);
   else r = PutSmall(job);
-  if (!r.status.ok() || job.park || job.source_key.empty() || job.source_key == job.key) return r;
-  // A rename: the new key is committed, now remove the old one (only if it still
-  // holds what we copied from).
+  if (!r.status.ok() || job.source_key.empty() || job.source_key == job.key) return r;
+  // A rename (or a park): the new key is committed, now remove the old one (only
+  // if it still holds what we copied from).
   ExportJob del;
   del.kind = ExportJob::Kind::kDelete;
   del.key = job.source_key;

@@ -1,0 +1,346 @@
+// Write path and export engine over FakeObjectClient: no FUSE, no network.
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <map>
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "core/file_system.h"
+#include "s3/testing/fake_object_client.h"
+#include "s3/testing/fault_injecting_object_client.h"
+#include "sync/exporter.h"
+
+namespace stagefs::core {
+namespace {
+
+class WritePathTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("stagefs-write-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    fake_.CreateBucket("b");
+    options_.bucket = "b";
+    options_.prefix = "p/";
+    options_.head_concurrency = 4;
+  }
+  void TearDown() override {
+    Unmount();
+    std::filesystem::remove_all(dir_);
+  }
+  void Unmount() {
+    if (fs_) fs_->SetExporter(nullptr);
+    exporter_.reset();
+    fs_.reset();
+    cache_.reset();
+    store_.reset();
+  }
+  void Mount(s3::ObjectClient* client = nullptr) {
+    Unmount();
+    client = client ? client : &fake_;
+    std::filesystem::create_directories(dir_);
+    store_ = std::move(meta::OpenSqliteMetadataStore(dir_ / "meta.db").value());
+    cache_ = std::make_unique<cache::DataCache>(dir_ / "data", store_.get());
+    ASSERT_TRUE(cache_->Init().ok());
+    fs_ = std::make_unique<FileSystem>(options_, client, store_.get(), cache_.get(), &clock_,
+                                       &metrics_);
+    ASSERT_TRUE(fs_->Init().ok());
+    sync::ExporterOptions eo;
+    eo.bucket = "b";
+    eo.export_delay = std::chrono::seconds(60);
+    eo.trust_put_if_none_match = true;
+    eo.retry_base = std::chrono::milliseconds(1);
+    eo.retry_max = std::chrono::milliseconds(5);
+    eo.multipart_threshold = 16 << 20;
+    exporter_ = std::make_unique<sync::Exporter>(eo, client, fs_.get(), exporter_clock_, &metrics_);
+    exporter_->Start();
+    fs_->SetExporter(exporter_.get());
+  }
+  uint64_t Ino(const std::string& path) {
+    uint64_t ino = meta::kRootIno;
+    size_t pos = 0;
+    while (pos < path.size()) {
+      size_t slash = path.find('/', pos);
+      auto e = fs_->Lookup(ino, path.substr(pos, slash - pos));
+      if (!e.ok()) return 0;
+      ino = e->ino;
+      if (slash == std::string::npos) break;
+      pos = slash + 1;
+    }
+    return ino;
+  }
+  std::pair<uint64_t, std::string> Split(const std::string& path) {
+    size_t slash = path.rfind('/');
+    if (slash == std::string::npos) return {meta::kRootIno, path};
+    return {Ino(path.substr(0, slash)), path.substr(slash + 1)};
+  }
+  void WriteFile(const std::string& path, const std::string& data, uint64_t off = 0,
+                 int flags = O_WRONLY | O_CREAT) {
+    auto [parent, name] = Split(path);
+    uint64_t ino = Ino(path);
+    uint64_t fh;
+    if (ino == 0) {
+      auto c = fs_->Create(parent, name, 0644, flags, caller_);
+      ASSERT_TRUE(c.ok()) << c.error().ToString();
+      fh = c->second.fh;
+    } else {
+      auto o = fs_->Open(ino, flags & ~O_CREAT);
+      ASSERT_TRUE(o.ok()) << o.error().ToString();
+      fh = o->fh;
+    }
+    auto n = fs_->Write(fh, off, data.data(), data.size());
+    ASSERT_TRUE(n.ok()) << n.error().ToString();
+    fs_->Release(fh);
+  }
+  std::string ReadFile(const std::string& path) {
+    uint64_t ino = Ino(path);
+    auto o = fs_->Open(ino, O_RDONLY);
+    EXPECT_TRUE(o.ok());
+    std::string out(fs_->GetAttr(ino)->size, '\0');
+    auto n = fs_->Read(o->fh, 0, out.size(), out.data());
+    EXPECT_TRUE(n.ok()) << n.error().ToString();
+    fs_->Release(o->fh);
+    return out;
+  }
+  void Sync() { ASSERT_TRUE(fs_->SyncNow(meta::kRootIno).ok()); }
+  std::string Object(const std::string& key) {
+    auto o = fake_.GetRaw("b", "p/" + key);
+    return o ? o->data : "<missing>";
+  }
+
+  std::filesystem::path dir_;
+  FakeClock clock_;
+  RealClock real_clock_;
+  Clock* exporter_clock_ = &real_clock_;  // retries back off in real time
+  MetricsRegistry metrics_;
+  s3::FakeObjectClient fake_{&clock_};
+  FsOptions options_;
+  Caller caller_{1000, 1000};
+  std::unique_ptr<meta::MetadataStore> store_;
+  std::unique_ptr<cache::DataCache> cache_;
+  std::unique_ptr<FileSystem> fs_;
+  std::unique_ptr<sync::Exporter> exporter_;
+};
+
+TEST_F(WritePathTest, CreateWriteExportsOnePutAfterQuietWindow) {
+  exporter_clock_ = &clock_;
+  Mount();
+  fake_.ResetCounts();
+  for (int i = 0; i < 10; ++i) WriteFile("f", std::string(1, 'a' + i), i);
+  EXPECT_EQ(fake_.count(s3::Op::kPutObject), 0u);  // nothing on the write path
+  EXPECT_EQ(ReadFile("f"), "abcdefghij");
+  clock_.Advance(std::chrono::seconds(61));
+  for (int i = 0; i < 200 && fake_.count(s3::Op::kPutObject) == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  Sync();
+  EXPECT_EQ(fake_.count(s3::Op::kPutObject), 1u);
+  EXPECT_EQ(Object("f"), "abcdefghij");
+  auto md = fake_.GetRaw("b", "p/f")->metadata;
+  EXPECT_EQ(md["file-owner"], "1000");
+  EXPECT_EQ(md["file-permissions"], "0100644");
+}
+
+TEST_F(WritePathTest, NamespaceOperationsReachTheBucket) {
+  fake_.PutRaw("b", "p/old/x", "X");
+  fake_.PutRaw("b", "p/keep", "K");
+  Mount();
+  ASSERT_TRUE(fs_->Mkdir(meta::kRootIno, "d", 0750, caller_).ok());
+  WriteFile("d/f", "hello");
+  ASSERT_TRUE(fs_->Symlink(Ino("d"), "l", "f", caller_).ok());
+  ASSERT_TRUE(fs_->Rename(meta::kRootIno, "old", meta::kRootIno, "new", 0).ok());
+  ASSERT_TRUE(fs_->Unlink(meta::kRootIno, "keep").ok());
+  SetAttrRequest chmod;
+  chmod.mode = 0600;
+  ASSERT_TRUE(fs_->SetAttr(Ino("new/x"), chmod).ok());
+  Sync();
+  auto keys = fake_.Keys("b");
+  EXPECT_EQ(keys, (std::vector<std::string>{"p/d/", "p/d/f", "p/d/l", "p/new/x"}));
+  EXPECT_EQ(Object("d/f"), "hello");
+  EXPECT_EQ(Object("d/l"), "f");
+  EXPECT_EQ(fake_.GetRaw("b", "p/d/l")->metadata["file-permissions"], "0120777");
+  EXPECT_EQ(fake_.GetRaw("b", "p/d/")->metadata["file-permissions"], "0040750");
+  EXPECT_EQ(fake_.GetRaw("b", "p/new/x")->metadata["file-permissions"], "0100600");
+  EXPECT_EQ(Object("new/x"), "X");
+  // rmdir needs an empty directory.
+  EXPECT_EQ(fs_->Rmdir(meta::kRootIno, "d").code(), ErrorCode::kNotEmpty);
+}
+
+TEST_F(WritePathTest, RenameExchangeSwapsThroughATemporaryKey) {
+  fake_.PutRaw("b", "p/a", "AAA");
+  fake_.PutRaw("b", "p/b", "BBB");
+  options_.import_size_less_than = 0;  // nothing local: the swap must use server copies
+  Mount();
+  ASSERT_TRUE(fs_->Lookup(meta::kRootIno, "a").ok());
+  ASSERT_TRUE(fs_->Rename(meta::kRootIno, "a", meta::kRootIno, "b", RENAME_EXCHANGE).ok());
+  Sync();
+  EXPECT_EQ(Object("a"), "BBB");
+  EXPECT_EQ(Object("b"), "AAA");
+  EXPECT_EQ(fake_.Keys("b").size(), 2u);
+}
+
+TEST_F(WritePathTest, RenameOverExistingAndRecreate) {
+  fake_.PutRaw("b", "p/a", "AAA");
+  fake_.PutRaw("b", "p/b", "BBB");
+  Mount();
+  ASSERT_TRUE(fs_->Rename(meta::kRootIno, "a", meta::kRootIno, "b", 0).ok());
+  WriteFile("a", "new a");
+  Sync();
+  EXPECT_EQ(Object("a"), "new a");
+  EXPECT_EQ(Object("b"), "AAA");
+  ASSERT_TRUE(fs_->Unlink(meta::kRootIno, "a").ok());
+  WriteFile("a", "third");
+  Sync();
+  EXPECT_EQ(Object("a"), "third");
+}
+
+TEST_F(WritePathTest, PartialUpdateOfLargeFileCopiesUnchangedParts) {
+  std::string big(40 << 20, 'z');
+  fake_.PutRaw("b", "p/big", big);
+  options_.import_size_less_than = 0;
+  Mount();
+  ASSERT_TRUE(fs_->Lookup(meta::kRootIno, "big").ok());
+  fake_.ResetCounts();
+  WriteFile("big", std::string(4096, 'Q'), 20 << 20, O_WRONLY);
+  Sync();
+  EXPECT_LE(fake_.bytes_sent(), 9u << 20);  // about one 8 MiB part
+  EXPECT_GE(fake_.count(s3::Op::kUploadPartCopy), 3u);
+  big.replace(20 << 20, 4096, std::string(4096, 'Q'));
+  EXPECT_TRUE(Object("big") == big);
+}
+
+TEST_F(WritePathTest, PartialUpdateWithoutUploadPartCopyUploadsWholeFile) {
+  s3::FakeObjectClient lenient({.upload_part_copy = false}, &clock_);
+  lenient.CreateBucket("b");
+  std::string big(20 << 20, 'y');
+  lenient.PutRaw("b", "p/big", big);
+  options_.import_size_less_than = 0;
+  Mount(&lenient);
+  ASSERT_TRUE(fs_->Lookup(meta::kRootIno, "big").ok());
+  WriteFile("big", "HELLO", 100, O_WRONLY);
+  Sync();
+  big.replace(100, 5, "HELLO");
+  EXPECT_TRUE(lenient.GetRaw("b", "p/big")->data == big);
+}
+
+TEST_F(WritePathTest, TruncateThenGrowReadsZeros) {
+  fake_.PutRaw("b", "p/f", "0123456789");
+  options_.import_size_less_than = 0;
+  Mount();
+  uint64_t ino = Ino("f");
+  SetAttrRequest shrink;
+  shrink.size = 3;
+  ASSERT_TRUE(fs_->SetAttr(ino, shrink).ok());
+  SetAttrRequest grow;
+  grow.size = 6;
+  ASSERT_TRUE(fs_->SetAttr(ino, grow).ok());
+  EXPECT_EQ(ReadFile("f"), std::string("012\0\0\0", 6));
+  Sync();
+  EXPECT_EQ(Object("f"), std::string("012\0\0\0", 6));
+}
+
+TEST_F(WritePathTest, ConflictAtExportKeepsLocalCopyDirty) {
+  fake_.PutRaw("b", "p/f", "v1");
+  Mount();
+  WriteFile("f", "mine", 0, O_WRONLY | O_TRUNC);
+  fake_.PutRaw("b", "p/f", "theirs");
+  ASSERT_TRUE(exporter_->SyncNow({}, std::chrono::milliseconds(2000)).ok());
+  EXPECT_EQ(Object("f"), "theirs");
+  auto status = fs_->FileStatusText(Ino("f"));
+  EXPECT_NE(status->find("ExportState: failed"), std::string::npos) << *status;
+  EXPECT_NE(status->find("Conflict"), std::string::npos) << *status;
+  EXPECT_EQ(ReadFile("f"), "mine");
+}
+
+TEST_F(WritePathTest, PendingExportsSurviveRemount) {
+  Mount();
+  WriteFile("f", "durable");
+  ASSERT_TRUE(fs_->Fsync(Ino("f")).ok());
+  Unmount();  // no export happened (60 s window)
+  EXPECT_EQ(Object("f"), "<missing>");
+  Mount();
+  EXPECT_EQ(ReadFile("f"), "durable");
+  Sync();
+  EXPECT_EQ(Object("f"), "durable");
+}
+
+TEST_F(WritePathTest, RetryableFailuresRetryUntilSuccess) {
+  s3::FaultInjectingObjectClient faulty(&fake_);
+  Mount(&faulty);
+  WriteFile("f", "x");
+  faulty.SetOffline(true);
+  std::thread back([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    faulty.SetOffline(false);
+  });
+  Sync();
+  back.join();
+  EXPECT_EQ(Object("f"), "x");
+}
+
+// Random operations on the core and on a tiny model; after a sync the bucket
+// must equal the model.
+TEST_F(WritePathTest, RandomOperationsMatchModel) {
+  uint64_t seed = std::random_device{}();
+  if (const char* s = std::getenv("STAGEFS_SEED")) seed = std::stoull(s);
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937_64 rng(seed);
+  Mount();
+  std::map<std::string, std::string> model;  // file name -> bytes (flat namespace)
+  const std::vector<std::string> names = {"a", "b", "c", "d", "e"};
+  for (int step = 0; step < 400; ++step) {
+    const std::string& n = names[rng() % names.size()];
+    const std::string& m = names[rng() % names.size()];
+    switch (rng() % 6) {
+      case 0:
+      case 1: {
+        std::string data(1 + rng() % 50, static_cast<char>('a' + rng() % 26));
+        uint64_t off = model.count(n) ? rng() % (model[n].size() + 5) : 0;
+        WriteFile(n, data, off);
+        std::string& cur = model[n];
+        if (cur.size() < off + data.size()) cur.resize(off + data.size(), '\0');
+        cur.replace(off, data.size(), data);
+        break;
+      }
+      case 2:
+        if (model.count(n)) {
+          ASSERT_TRUE(fs_->Unlink(meta::kRootIno, n).ok());
+          model.erase(n);
+        }
+        break;
+      case 3:
+        if (model.count(n) && n != m) {
+          ASSERT_TRUE(fs_->Rename(meta::kRootIno, n, meta::kRootIno, m, 0).ok());
+          model[m] = model[n];
+          model.erase(n);
+        }
+        break;
+      case 4:
+        if (model.count(n)) {
+          SetAttrRequest t;
+          t.size = rng() % 60;
+          ASSERT_TRUE(fs_->SetAttr(Ino(n), t).ok());
+          model[n].resize(*t.size, '\0');
+        }
+        break;
+      case 5:
+        if (rng() % 4 == 0) Sync();
+        break;
+    }
+    for (const auto& [name, data] : model) ASSERT_EQ(ReadFile(name), data) << "step " << step;
+  }
+  Sync();
+  std::vector<std::string> want;
+  for (const auto& [name, data] : model) {
+    want.push_back("p/" + name);
+    EXPECT_EQ(Object(name), data) << name;
+  }
+  EXPECT_EQ(fake_.Keys("b"), want);
+}
+
+}  // namespace
+}  // namespace stagefs::core
