@@ -113,7 +113,7 @@ int Serve(const MountConfig& cfg, ReadyPipe* ready) {
   if (!cfg.foreground) {
     auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(cache_dir + "/stagefs.log");
     spdlog::set_default_logger(std::make_shared<spdlog::logger>("stagefs", sink));
-    spdlog::flush_every(std::chrono::seconds(1));
+    spdlog::flush_on(spdlog::level::info);
   }
   spdlog::set_level(spdlog::level::from_str(cfg.log_level));
 
@@ -239,6 +239,7 @@ int RunMount(const MountConfig& cfg) {
   ReadyPipe ready(fds[1]);
   int rc = Serve(cfg, &ready);
   ready.Report("mount failed; see the log in the cache dir");
+  spdlog::shutdown();
   ::_exit(rc);
 }
 

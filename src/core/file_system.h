@@ -262,6 +262,7 @@ class FileSystem final : public sync::ExportTarget {
   std::mutex bg_mu_;
   std::condition_variable bg_cv_;
   int bg_pending_ = 0;  // GUARDED_BY(bg_mu_)
+  std::set<uint64_t> importing_;  // GUARDED_BY(bg_mu_): file imports queued or running
 
   Counter* cache_hits_;
   Counter* cache_misses_;

@@ -144,12 +144,15 @@ Result<size_t> FileSystem::Read(uint64_t fh, uint64_t off, size_t len, char* buf
   if (off >= size) return size_t{0};
   len = static_cast<size_t>(std::min<uint64_t>(len, size - off));
   std::lock_guard hl(h->mu);
-  if (off == h->seq_next) {
+  // The kernel's read-ahead reaches us from several threads, slightly out of
+  // order: a read near the furthest point so far continues the stream.
+  constexpr uint64_t kSlack = 8 << 20;
+  if (off + kSlack >= h->seq_next && off <= h->seq_next + kSlack) {
     h->seq_run += len;
   } else {
     h->seq_run = len;
   }
-  h->seq_next = off + len;
+  h->seq_next = std::max(h->seq_next, off + len);
   if (cache_->Covers(h->ino, off, off + len)) {
     cache_hits_->Inc();
     return cache_->Read(h->ino, off, len, buf);
@@ -220,11 +223,13 @@ Status FileSystem::FetchIntoCache(uint64_t ino, const std::string& key, const st
 void FileSystem::ScheduleImport(uint64_t ino) {
   {
     std::lock_guard lock(bg_mu_);
+    if (!importing_.insert(ino).second) return;  // already queued or running
     bg_pending_++;
   }
   import_pool_->Submit([this, ino] {
     ImportFile(ino);
     std::lock_guard lock(bg_mu_);
+    importing_.erase(ino);
     if (--bg_pending_ == 0) bg_cv_.notify_all();
   });
 }

@@ -496,6 +496,12 @@ Status FuseAdapter::Mount() {
   if (!S_ISDIR(st.st_mode))
     return Status(ErrorCode::kNotDirectory, "mount point " + impl_->options.mountpoint +
                                                 " is not a directory");
+  // Refuse to stack on top of another mount (a different device than the parent).
+  struct stat parent;
+  std::string up = impl_->options.mountpoint + "/..";
+  if (::stat(up.c_str(), &parent) == 0 && parent.st_dev != st.st_dev)
+    return Status(ErrorCode::kAlreadyExists, "mount point " + impl_->options.mountpoint +
+                                                 " is busy: something is already mounted there");
   if (fuse_session_mount(impl_->se, impl_->options.mountpoint.c_str()) != 0)
     return Status(ErrorCode::kPermissionDenied,
                   "cannot mount at " + impl_->options.mountpoint +

@@ -60,24 +60,25 @@ void Prefetcher::Fill(uint64_t reader_off) {
 Result<size_t> Prefetcher::Read(uint64_t off, size_t len, char* buf) {
   if (off >= size_) return size_t{0};
   len = static_cast<size_t>(std::min<uint64_t>(len, size_ - off));
-  bool in_window = !parts_.empty() && off >= parts_.front().off && off <= next_off_;
+  // Reads arrive slightly out of order (parallel kernel read-ahead): anything
+  // from the oldest part still held to the end of the window is "in stream".
+  bool in_window = !parts_.empty() && off >= parts_.front().off && off < next_off_ + window_;
   if (!in_window && !(parts_.empty() && off == next_off_)) Reset(off);
-  // Drop parts the reader has moved past; each whole part consumed grows the window.
-  while (!parts_.empty() && parts_.front().off + parts_.front().len <= off) {
-    parts_.pop_front();
-    window_ = std::min(window_ * 2, options_.max_window);
-  }
   size_t done = 0;
   while (done < len) {
     uint64_t pos = off + done;
     Fill(pos);
-    while (!parts_.empty() && parts_.front().off + parts_.front().len <= pos) {
+    // Keep one part behind the reader for late reads; each part left behind
+    // grows the window.
+    while (parts_.size() > 1 && parts_[1].off + parts_[1].len <= pos) {
       parts_.pop_front();
       window_ = std::min(window_ * 2, options_.max_window);
       Fill(pos);
     }
-    if (parts_.empty()) break;
-    Part& part = parts_.front();
+    auto it = parts_.begin();
+    while (it != parts_.end() && it->off + it->len <= pos) ++it;
+    if (it == parts_.end()) break;
+    Part& part = *it;
     const auto& data = part.data.get();
     if (!data.ok()) {
       Status st = data.error().ToStatus();
