@@ -165,6 +165,20 @@ def wait_for(pred, timeout, interval=0.1):
 
 # ---------------------------------------------------------------- awscli
 
+_PENDING = []  # background bucket deletions
+
+
+def _wait_pending():
+    for p in _PENDING:
+        try:
+            p.wait(timeout=300)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+atexit.register(_wait_pending)
+
+
 class Aws:
     def __init__(self, server):
         self.server = server
@@ -183,8 +197,15 @@ class Aws:
         self.run("s3api", "create-bucket", "--bucket", name)
         return name
 
-    def delete_bucket(self, bucket):
-        self.run("s3", "rb", "--force", "s3://" + bucket, check=False)
+    def delete_bucket(self, bucket, wait=False):
+        """Deletes the bucket and its objects in the background (the next test
+        need not wait for it); all deletions finish before the process exits."""
+        p = subprocess.Popen(["aws", "--endpoint-url", self.server.endpoint, "s3", "rb",
+                              "--force", "s3://" + bucket], env=self.server.env(),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _PENDING.append(p)
+        if wait:
+            p.wait()
 
     def put(self, bucket, key, data=None, path=None, metadata=None):
         """Uploads bytes (or a local file) with one PutObject; returns the ETag."""
@@ -235,14 +256,20 @@ class Aws:
     def list_delimited(self, bucket):
         """Keys reachable by listing with delimiter '/' level by level, as a file
         system client sees them (s3rver omits some common prefixes)."""
-        keys, todo = [], [""]
-        while todo:
-            pre = todo.pop()
+        def level(pre):
             out = self.run("s3api", "list-objects-v2", "--bucket", bucket, "--delimiter", "/",
                            "--prefix", pre, "--output", "json").stdout
             o = json.loads(out) if out.strip() else {}
-            keys += [c["Key"] for c in o.get("Contents", [])]
-            todo += [c["Prefix"] for c in o.get("CommonPrefixes", [])]
+            return ([c["Key"] for c in o.get("Contents", [])],
+                    [c["Prefix"] for c in o.get("CommonPrefixes", [])])
+        keys, todo = [], [""]
+        with concurrent.futures.ThreadPoolExecutor(4) as ex:
+            while todo:
+                nxt = []
+                for k, p in ex.map(level, todo):
+                    keys += k
+                    nxt += p
+                todo = nxt
         return keys
 
     def get_bytes(self, bucket, key):
@@ -419,7 +446,7 @@ class Mount:
             out[k] = v
         return out
 
-    def wait_idle(self, timeout=60, quiet=1.0):
+    def wait_idle(self, timeout=60, quiet=0.6):
         """Waits until imports and S3 requests stop moving for `quiet` seconds."""
         def snap():
             m = self.metrics()
@@ -481,8 +508,10 @@ class Mount:
 # ---------------------------------------------------------------- test base
 
 class FuseTestCase(unittest.TestCase):
-    """Loads the server once per class; each test gets its own bucket via
-    self.bucket() and mounts via self.mount(), both cleaned up afterwards."""
+    """Loads the server once per class. A test that changes objects gets its own
+    bucket via self.bucket(); tests that only read may share one made once per
+    class with cls.class_bucket() (uploads are the slow part of these tests).
+    Mounts come from self.mount(). All are cleaned up afterwards."""
 
     server = None
     only_servers = None  # e.g. ("rgw",) for tests that make no sense on s3rver
@@ -501,6 +530,16 @@ class FuseTestCase(unittest.TestCase):
             raise AssertionError("stagefs binary not found (%s); set STAGEFS_BIN" % b)
         cls.server = server
         cls.aws = Aws(server)
+
+    @classmethod
+    def class_bucket(cls, tag, objects):
+        """A bucket holding {key: bytes or (bytes, metadata)}, deleted after the class."""
+        b = cls.aws.create_bucket(tag)
+        cls.addClassCleanup(cls.aws.delete_bucket, b)
+        for k, err in cls.aws.put_many(b, objects).items():
+            if err:
+                raise err
+        return b
 
     def setUp(self):
         self._buckets = []

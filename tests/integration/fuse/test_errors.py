@@ -20,10 +20,10 @@ import harness  # noqa: E402
 class MountErrorTest(harness.FuseTestCase):
     only_servers = ("rgw",)
 
-    def setUp(self):
-        super().setUp()
-        self.b = self.bucket("err")
-        self.aws.put(self.b, "f.txt", data=b"hello\n")
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.b = cls.class_bucket("err", {"f.txt": b"hello\n"})
 
     def assert_mount_fails(self, m, *words):
         t0 = time.monotonic()
@@ -102,10 +102,10 @@ class MountErrorTest(harness.FuseTestCase):
 class LifecycleTest(harness.FuseTestCase):
     only_servers = ("rgw",)
 
-    def setUp(self):
-        super().setUp()
-        self.b = self.bucket("life")
-        self.aws.put(self.b, "f.txt", data=b"hello\n")
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.b = cls.class_bucket("life", {"f.txt": b"hello\n"})
 
     def test_sigterm_to_daemon_unmounts_cleanly(self):
         m = self.mount(self.b)

@@ -32,13 +32,12 @@ def probe_bin():
 
 
 class NfsHandleTest(harness.FuseTestCase):
-    def setUp(self):
-        super().setUp()
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
         if os.geteuid() != 0:
-            self.skipTest("needs root to write /proc/sys/vm/drop_caches")
-        self.b = self.bucket("nfs")
-        for k, err in self.aws.put_many(self.b, FILES).items():
-            self.assertIsNone(err, k)
+            raise unittest.SkipTest("needs root to write /proc/sys/vm/drop_caches")
+        cls.b = cls.class_bucket("nfs", FILES)
 
     def probe(self, *args):
         p = subprocess.run([probe_bin()] + list(args), capture_output=True, timeout=60)

@@ -30,12 +30,11 @@ def read_file(path):
 
 
 class SmallFileImportTest(harness.FuseTestCase):
-    def setUp(self):
-        super().setUp()
-        self.b = self.bucket("read")
-        self.data = {k: os.urandom(n) for k, n in {**SMALL, **LARGE}.items()}
-        for k, err in self.aws.put_many(self.b, self.data).items():
-            self.assertIsNone(err, k)
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.data = {k: os.urandom(n) for k, n in {**SMALL, **LARGE}.items()}
+        cls.b = cls.class_bucket("read", cls.data)
 
     def assert_resident(self, m, rel, want):
         self.assertEqual(int(m.file_status(rel)["ResidentBytes"]), want, rel)

@@ -56,15 +56,8 @@ class TreeBase(harness.FuseTestCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.tree_bucket = cls.aws.create_bucket("tree")
-        try:
-            cls._build_tree()
-        except BaseException:
-            cls.aws.delete_bucket(cls.tree_bucket)
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.aws.delete_bucket(cls.tree_bucket)
+        cls.addClassCleanup(cls.aws.delete_bucket, cls.tree_bucket)
+        cls._build_tree()
 
     @classmethod
     def _build_tree(cls):
