@@ -34,6 +34,14 @@ int main(int argc, char** argv) {
                                      "Import files smaller than this many bytes (default 131072)");
   auto* o_trigger = mount->add_option("--import-trigger", cfg.import_trigger,
                                       "on-directory-first-access | on-file-access");
+  auto* o_expire = mount->add_option("--expiration", cfg.expiration,
+                                     "Evict clean data not read for this long (days, or 90s/2h)");
+  auto* o_csize = mount->add_option("--cache-size", cfg.cache_size,
+                                    "Cache capacity watermark in bytes (0 = none)");
+  auto* o_events = mount->add_option("--events-addr", cfg.events_addr,
+                                     "HOST:PORT accepting S3 event notifications");
+  auto* o_etoken = mount->add_option("--events-token", cfg.events_token,
+                                     "Shared secret required on event notifications");
   auto* o_metrics = mount->add_option("--metrics-addr", cfg.metrics_addr,
                                       "HOST:PORT for /metrics and /status");
   std::optional<uint32_t> uid, gid;
@@ -84,6 +92,10 @@ int main(int argc, char** argv) {
     if (o_refresh->count()) merged.refresh_interval_s = flags.refresh_interval_s;
     if (o_import->count()) merged.import_size_less_than = flags.import_size_less_than;
     if (o_trigger->count()) merged.import_trigger = flags.import_trigger;
+    if (o_expire->count()) merged.expiration = flags.expiration;
+    if (o_csize->count()) merged.cache_size = flags.cache_size;
+    if (o_events->count()) merged.events_addr = flags.events_addr;
+    if (o_etoken->count()) merged.events_token = flags.events_token;
     if (o_metrics->count()) merged.metrics_addr = flags.metrics_addr;
     if (o_other->count()) merged.allow_other = true;
     if (o_ro->count()) merged.read_only = true;
@@ -92,6 +104,7 @@ int main(int argc, char** argv) {
     if (o_log->count()) merged.log_level = flags.log_level;
     cfg = merged;
   }
+  if (o_import->count() || o_trigger->count()) cfg.import_flags_given = true;
   if (o_uid->count()) cfg.uid = uid;
   if (o_gid->count()) cfg.gid = gid;
   for (auto [opt, text, out, key] :

@@ -12,6 +12,41 @@ Status Bad(const std::string& key, const std::string& why) {
   return Status(ErrorCode::kInvalidArgument, "config key '" + key + "': " + why);
 }
 
+// [[import-rule]] tables: prefix, size-less-than, trigger.
+Status ParseImportRules(const toml::node& node, MountConfig* cfg) {
+  const toml::array* arr = node.as_array();
+  if (!arr) return Bad("import-rule", "expected [[import-rule]] tables");
+  size_t i = 0;
+  for (const auto& item : *arr) {
+    std::string name = "import-rule[" + std::to_string(i++) + "]";
+    const toml::table* t = item.as_table();
+    if (!t) return Bad(name, "expected a table");
+    core::ImportRule rule;
+    for (auto&& [k, v] : *t) {
+      std::string key(k.str());
+      if (key == "prefix") {
+        auto s = v.value<std::string>();
+        if (!s) return Bad(name + ".prefix", "expected a string");
+        rule.prefix = *s;
+      } else if (key == "size-less-than") {
+        auto n = v.value<int64_t>();
+        if (!n || *n < 0) return Bad(name + ".size-less-than", "expected a size in bytes");
+        rule.size_less_than = static_cast<uint64_t>(*n);
+      } else if (key == "trigger") {
+        auto s = v.value<std::string>();
+        if (!s) return Bad(name + ".trigger", "expected a string");
+        auto tr = core::ParseTrigger(*s, "config key '" + name + ".trigger'");
+        if (!tr.ok()) return tr.error();
+        rule.trigger = *tr;
+      } else {
+        return Bad(name + "." + key, "unknown key");
+      }
+    }
+    cfg->import_rules.push_back(rule);
+  }
+  return OkStatus();
+}
+
 }  // namespace
 
 Result<uint32_t> ParseOctalMode(const std::string& s, const std::string& key) {
@@ -118,7 +153,21 @@ Status LoadTomlConfig(const std::string& path, MountConfig* cfg) {
       auto v = node.value<int64_t>();
       if (!v || *v < 0) st = Bad(key, "expected a size in bytes");
       else cfg->import_size_less_than = static_cast<uint64_t>(*v);
-    } else if (key == "import-trigger") st = str(&cfg->import_trigger);
+      cfg->import_flags_given = true;
+    } else if (key == "import-trigger") {
+      st = str(&cfg->import_trigger);
+      cfg->import_flags_given = true;
+    } else if (key == "import-rule") {
+      st = ParseImportRules(node, cfg);
+    } else if (key == "expiration") {
+      if (auto d = node.value<int64_t>()) cfg->expiration = std::to_string(*d);
+      else st = str(&cfg->expiration);
+    } else if (key == "cache-size") {
+      auto v = node.value<int64_t>();
+      if (!v || *v < 0) st = Bad(key, "expected a size in bytes");
+      else cfg->cache_size = static_cast<uint64_t>(*v);
+    } else if (key == "events-addr") st = str(&cfg->events_addr);
+    else if (key == "events-token") st = str(&cfg->events_token);
     else if (key == "metrics-addr") st = str(&cfg->metrics_addr);
     else if (key == "uid") st = id(&cfg->uid);
     else if (key == "gid") st = id(&cfg->gid);
@@ -150,13 +199,8 @@ Status LoadTomlConfig(const std::string& path, MountConfig* cfg) {
 Result<core::FsOptions> BuildFsOptions(const MountConfig& cfg) {
   core::FsOptions o;
   RETURN_IF_ERROR(ParseS3Uri(cfg.source, &o.bucket, &o.prefix));
-  if (cfg.import_trigger == "on-directory-first-access")
-    o.import_trigger = core::ImportTrigger::kOnDirectoryFirstAccess;
-  else if (cfg.import_trigger == "on-file-access")
-    o.import_trigger = core::ImportTrigger::kOnFileAccess;
-  else
-    return Bad("import-trigger", "expected on-directory-first-access or on-file-access, got '" +
-                                     cfg.import_trigger + "'");
+  auto trigger = core::ParseTrigger(cfg.import_trigger, "config key 'import-trigger'");
+  if (!trigger.ok()) return trigger.error();
   if (cfg.refresh_interval_s <= 0 || cfg.refresh_interval_s > 86400)
     return Bad("refresh-interval", "expected 0 < seconds <= 86400");
   if (cfg.export_delay_s < 0 || cfg.export_delay_s > 86400)
@@ -164,7 +208,28 @@ Result<core::FsOptions> BuildFsOptions(const MountConfig& cfg) {
   if (cfg.import_size_less_than > (48ULL << 40))
     return Bad("import-size-less-than", "at most 48 TiB");
   o.refresh_interval = std::chrono::nanoseconds(static_cast<int64_t>(cfg.refresh_interval_s * 1e9));
-  o.import_size_less_than = cfg.import_size_less_than;
+  o.sync.import_rules = cfg.import_rules;
+  // The flags (or top-level keys) describe the root rule.
+  bool has_root = false;
+  for (auto& r : o.sync.import_rules) {
+    if (!r.prefix.empty()) continue;
+    has_root = true;
+    if (cfg.import_flags_given) {
+      r.size_less_than = cfg.import_size_less_than;
+      r.trigger = *trigger;
+    }
+  }
+  if (!has_root)
+    o.sync.import_rules.insert(o.sync.import_rules.begin(),
+                               core::ImportRule{"", cfg.import_size_less_than, *trigger});
+  if (!cfg.expiration.empty()) {
+    auto e = core::ParseExpiration(cfg.expiration);
+    if (!e.ok()) return Bad("expiration", e.error().message());
+    o.sync.expire_after = *e;
+  }
+  if (Status st = core::ValidateSyncConfig(o.sync); !st.ok())
+    return Status(ErrorCode::kInvalidArgument, "config: " + st.message());
+  o.cache_size = cfg.cache_size;
   o.defaults.uid = cfg.uid.value_or(::getuid());
   o.defaults.gid = cfg.gid.value_or(::getgid());
   o.defaults.file_mode = cfg.file_mode;

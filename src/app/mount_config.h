@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 #include "core/fs_options.h"
@@ -22,6 +23,12 @@ struct MountConfig {
   double refresh_interval_s = 30;
   uint64_t import_size_less_than = 131072;
   std::string import_trigger = "on-directory-first-access";
+  bool import_flags_given = false;  // --import-* or top-level keys set the root rule
+  std::vector<core::ImportRule> import_rules;  // [[import-rule]] tables
+  std::string expiration;   // "30" (days) or "90s"; "" = default 30 days
+  uint64_t cache_size = 0;  // bytes; 0 = no watermark
+  std::string events_addr;   // HOST:PORT for S3 event notifications; "" = off
+  std::string events_token;  // shared secret the sender must present
   std::string metrics_addr;  // HOST:PORT, empty = off
   std::optional<uint32_t> uid, gid;
   uint32_t file_mode = 0644;

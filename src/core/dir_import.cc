@@ -100,6 +100,7 @@ Status FileSystem::ImportDirectory(uint64_t dir_ino, const std::string& key_pref
     }
     for (auto& cp : page->common_prefixes) {
       std::string name = cp.substr(key_prefix.size(), cp.size() - key_prefix.size() - 1);
+      if (dir_ino == meta::kRootIno && IsInternalName(name)) continue;
       if (auto why = InvalidNameReason(name)) {
         failures.push_back({cp, *why});
         continue;
@@ -219,15 +220,40 @@ Status FileSystem::ImportDirectory(uint64_t dir_ino, const std::string& key_pref
     if (marker) dir->rec.has_marker = true;
     if (dir_ino != meta::kRootIno && dir->rec.key.empty()) SetKeyLocked(dir, rel_prefix);
 
-    // Children gone from S3 disappear, unless they hold local changes.
+    // Children gone from S3 disappear. One with local changes whose object was
+    // deleted in S3 is a conflict: S3 wins, the local copy goes to lost+found.
+    // Children renamed locally (their object is still under the old name) or
+    // never exported are not affected.
     std::vector<std::string> gone;
+    std::vector<Inode*> conflicts;
     for (const auto& [name, ino] : dir->children) {
       Inode* c = FindLocked(ino);
       if (!c || listed.count(name)) continue;
-      if (c->rec.data_dirty || c->rec.meta_dirty || c->rec.key.empty() ||
-          c->rec.export_state != meta::ExportState::kClean)
+      const meta::InodeRecord& cr = c->rec;
+      bool here = !cr.key.empty() && cr.key == rel_prefix + name + (cr.is_dir() ? "/" : "");
+      if (!here || cr.export_state == meta::ExportState::kExporting) continue;
+      if (cr.is_dir()) {
+        if (cr.export_state == meta::ExportState::kClean) gone.push_back(name);
         continue;
-      gone.push_back(name);
+      }
+      if (cr.data_dirty || cr.meta_dirty) conflicts.push_back(c);
+      else if (cr.export_state == meta::ExportState::kClean) gone.push_back(name);
+    }
+    // Changed in S3 while changed locally: the same conflict.
+    for (const auto& [name, l] : listed) {
+      if (!l.has_object) continue;
+      auto c = dir->children.find(name);
+      Inode* child = c == dir->children.end() ? nullptr : FindLocked(c->second);
+      if (!child || child->rec.is_dir() || !(child->rec.data_dirty || child->rec.meta_dirty)) continue;
+      if (child->rec.export_state == meta::ExportState::kExporting) continue;
+      if (child->rec.key == rel_prefix + name && child->rec.etag != l.object.etag)
+        conflicts.push_back(child);
+    }
+    for (Inode* c : conflicts) {
+      bool deleted = !listed.count(c->rec.name);
+      MoveToLostFoundLocked(c, deleted ? "Conflict: the object was deleted in S3"
+                                       : "Conflict: the object was changed in S3",
+                            &invalidate);
     }
     for (const auto& name : gone) {
       uint64_t ino = dir->children[name];
@@ -318,8 +344,9 @@ Status FileSystem::ImportDirectory(uint64_t dir_ino, const std::string& key_pref
         invalidate.emplace_back(r.ino, "");
       }
       (void)PersistLocked(r);
-      if (r.is_file() && r.size < options_.import_size_less_than && !r.fully_resident &&
-          options_.import_trigger == ImportTrigger::kOnDirectoryFirstAccess)
+      const ImportRule& rule = MatchImportRule(sync_config_, r.key);
+      if (r.is_file() && r.size < rule.size_less_than && !r.fully_resident &&
+          rule.trigger == ImportTrigger::kOnDirectoryFirstAccess)
         to_import.push_back(r.ino);
     }
     dir->rec.dir_listed = true;

@@ -32,6 +32,7 @@ Result<std::optional<sync::ExportJob>> FileSystem::PrepareExport(uint64_t ino) {
     return std::optional<sync::ExportJob>(std::move(job));
   }
   if (ino == meta::kRootIno) return std::optional<sync::ExportJob>();  // the prefix itself
+  if (InLostFoundLocked(n)) return std::optional<sync::ExportJob>();   // never exported
   // A child of a directory whose export failed waits for it.
   for (Inode* a = FindLocked(r.parent); a && a->rec.ino != meta::kRootIno;
        a = FindLocked(a->rec.parent)) {
@@ -143,6 +144,17 @@ void FileSystem::CompleteExport(const sync::ExportJob& job, const sync::ExportRe
   Inode* n = FindLocked(job.ino);
   if (!n) return;
   meta::InodeRecord& r = n->rec;
+  if (result.conflict && job.kind == sync::ExportJob::Kind::kPut && !job.park) {
+    // S3 wins: keep the local bytes in lost+found and show S3's version.
+    Inode* dir = FindLocked(r.parent);
+    std::vector<std::pair<uint64_t, std::string>> invalidate;
+    MoveToLostFoundLocked(n, result.status.message(), &invalidate);
+    if (dir) dir->rec.dir_listed_at_ns = 0;  // list again to bring S3's version
+    lock.unlock();
+    if (notifier_)
+      for (const auto& [p, name] : invalidate) notifier_->InvalidateEntry(p, name);
+    return;
+  }
   if (!result.status.ok()) {
     r.export_error = result.status.message();
     r.export_state = result.status.retryable() ? meta::ExportState::kPending

@@ -18,13 +18,16 @@ FileSystem::FileSystem(FsOptions options, s3::ObjectClient* client, meta::Metada
       store_(store),
       cache_(cache),
       clock_(clock),
-      metrics_(metrics) {
+      metrics_(metrics),
+      sync_config_(options_.sync) {
   cache_hits_ = metrics_->GetCounter("stagefs_cache_hits_total",
                                      "Reads served entirely from the local cache");
   cache_misses_ = metrics_->GetCounter("stagefs_cache_misses_total",
                                        "Reads that needed bytes from S3");
   import_failures_ = metrics_->GetCounter("stagefs_import_failures_total",
                                           "S3 keys that could not be imported as files");
+  lost_found_gauge_ = metrics_->GetGauge("stagefs_lost_and_found_files",
+                                         "Files moved to lost+found by conflicts with S3");
   files_imported_ = metrics_->GetCounter("stagefs_files_imported_total",
                                          "Small files copied into the cache in the background");
   head_pool_ = std::make_unique<ThreadPool>(std::max(1, options_.head_concurrency), "sfs-head");
@@ -68,6 +71,12 @@ Status FileSystem::Init() {
     if (ino == meta::kRootIno) continue;
     auto parent = inodes_.find(inode->rec.parent);
     if (parent != inodes_.end()) parent->second->children[inode->rec.name] = ino;
+  }
+  // A configuration changed at runtime (config put) outlives the mount.
+  auto saved = store_->GetSetting("sync_config");
+  if (saved.ok() && !saved->empty()) {
+    auto parsed = SyncConfigFromJson(*saved);
+    if (parsed.ok()) sync_config_ = *parsed;
   }
   if (!inodes_.count(meta::kRootIno)) {
     auto root = std::make_unique<Inode>();
@@ -262,6 +271,26 @@ Status FileSystem::ReadDir(uint64_t ino, uint64_t fh, uint64_t offset, bool plus
 void FileSystem::ReleaseDir(uint64_t fh) {
   std::lock_guard lock(handles_mu_);
   dir_handles_.erase(fh);
+}
+
+SyncConfig FileSystem::GetSyncConfig() {
+  std::shared_lock lock(mu_);
+  return sync_config_;
+}
+
+Result<SyncConfig> FileSystem::PutSyncConfig(SyncConfig config) {
+  RETURN_IF_ERROR(ValidateSyncConfig(config));
+  std::unique_lock lock(mu_);
+  if (config.version != sync_config_.version)
+    return Status(ErrorCode::kConflict,
+                  "ConflictException: the configuration changed (version " +
+                      std::to_string(config.version) + " is stale; the current version is " +
+                      std::to_string(sync_config_.version) + ")");
+  config.version = sync_config_.version + 1;
+  RETURN_IF_ERROR(store_->PutSetting("sync_config", SyncConfigToJson(config)));
+  RETURN_IF_ERROR(store_->Flush());
+  sync_config_ = config;
+  return config;
 }
 
 FsStats FileSystem::Stats() {

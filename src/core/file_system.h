@@ -158,11 +158,20 @@ class FileSystem final : public sync::ExportTarget {
   void CompleteExport(const sync::ExportJob& job, const sync::ExportResult& result) override;
   Status FetchMissing(uint64_t ino, const sync::ExportJob& job) override;
 
+  // Names at the mount root that belong to stagefs (lost+found, temporary keys).
+  static bool IsInternalName(const std::string& name);
+
   // Waits until background imports queued so far have finished (tests, sync).
   void WaitForBackgroundImports();
   FsStats Stats();
   Result<std::vector<meta::ImportFailure>> ImportFailures() { return store_->ListImportFailures(); }
   const FsOptions& options() const { return options_; }
+
+  // Synchronization configuration (sync_config.h), changeable at runtime.
+  SyncConfig GetSyncConfig();
+  // Replaces the configuration if `config.version` equals the current version
+  // (kConflict otherwise); the stored version becomes version + 1.
+  Result<SyncConfig> PutSyncConfig(SyncConfig config);
 
   // "S3Key: s3://b/k\nFilePath: /k\nExportState: clean\nExportError: \n..." (status_report.cc).
   Result<std::string> FileStatusText(uint64_t ino);
@@ -231,6 +240,14 @@ class FileSystem final : public sync::ExportTarget {
   Status CheckWritable() const;
   Status TruncateLocked(Inode* n, uint64_t size);
   std::string RelKeyOfLocked(uint64_t ino);  // KeyOfLocked without the prefix
+
+  // Conflicts (lost_found.cc).
+  static constexpr const char* kLostFoundName = ".stagefs-lost+found";
+  Inode* LostFoundDirLocked();  // created on demand
+  bool InLostFoundLocked(const Inode* n);
+
+  void MoveToLostFoundLocked(Inode* n, const std::string& reason,
+                             std::vector<std::pair<uint64_t, std::string>>* invalidate);
   // Sets rec.key and keeps objects_by_key_ in step.
   void SetKeyLocked(Inode* n, const std::string& key);
   // Removes the inode from the table, the index, the store and the cache.
@@ -253,6 +270,7 @@ class FileSystem final : public sync::ExportTarget {
   // delete is pending. An export that writes key K consults it to overwrite,
   // adopt or first move away what is at K.
   std::map<std::string, uint64_t> objects_by_key_;  // GUARDED_BY(mu_)
+  SyncConfig sync_config_;                          // GUARDED_BY(mu_)
 
   std::mutex handles_mu_;  // after mu_ in lock order
   uint64_t next_fh_ = 1;   // GUARDED_BY(handles_mu_)
@@ -268,6 +286,7 @@ class FileSystem final : public sync::ExportTarget {
   Counter* cache_misses_;
   Counter* import_failures_;
   Counter* files_imported_;
+  Gauge* lost_found_gauge_;
 
   // Declared last: destroyed first, so no task outlives the state above.
   std::unique_ptr<ThreadPool> head_pool_;

@@ -7,10 +7,9 @@
 #include <string>
 
 #include "core/object_format.h"
+#include "core/sync_config.h"
 
 namespace stagefs::core {
-
-enum class ImportTrigger { kOnDirectoryFirstAccess, kOnFileAccess };
 
 struct FsOptions {
   std::string bucket;
@@ -19,8 +18,13 @@ struct FsOptions {
   bool read_only = false;
   // Re-list / revalidate after this long; also the kernel attribute timeout.
   std::chrono::nanoseconds refresh_interval = std::chrono::seconds(30);
-  uint64_t import_size_less_than = 131072;
-  ImportTrigger import_trigger = ImportTrigger::kOnDirectoryFirstAccess;
+  // Import rules and expiration; changeable at runtime (FileSystem::PutSyncConfig).
+  SyncConfig sync;
+  // Capacity watermark of the data cache in bytes (0 = none): above it, the least
+  // recently used clean data is evicted.
+  uint64_t cache_size = 0;
+  // JSON-lines audit log of conflict moves ("" = none).
+  std::string audit_log_path;
   int head_concurrency = 32;      // parallel HEADs during a directory import
   uint64_t block_size = 1 << 20;  // block cache unit for random reads
   // Sequential reads switch to streaming after this many contiguous bytes.

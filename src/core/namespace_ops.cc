@@ -13,7 +13,7 @@ namespace {
 
 // Names at the mount root that belong to stagefs itself.
 bool IsReservedRootName(uint64_t parent, const std::string& name) {
-  return parent == meta::kRootIno && (name == ".stagefs-tmp" || name == ".stagefs-lost+found");
+  return parent == meta::kRootIno && FileSystem::IsInternalName(name);
 }
 
 }  // namespace

@@ -35,8 +35,10 @@ Result<OpenResult> FileSystem::Open(uint64_t ino, int flags) {
         return st;
       }
     }
-    import_now = options_.import_trigger == ImportTrigger::kOnFileAccess && n->rec.is_file() &&
-                 n->rec.size < options_.import_size_less_than && !n->rec.fully_resident;
+    const ImportRule& rule = MatchImportRule(sync_config_, n->rec.key);
+    import_now = rule.trigger == ImportTrigger::kOnFileAccess && n->rec.is_file() &&
+                 !n->rec.key.empty() && n->rec.size < rule.size_less_than &&
+                 !n->rec.fully_resident;
   }
   if (import_now) ScheduleImport(ino);
   auto h = std::make_shared<Handle>();

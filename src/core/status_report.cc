@@ -27,6 +27,10 @@ Result<std::string> FileSystem::FileStatusText(uint64_t ino) {
   if (!n) return Status(ErrorCode::kNotFound, "stale node id");
   std::string path = "/" + PathOfLocked(ino);
   std::string key = KeyOfLocked(ino);
+  if (!n->rec.origin_path.empty()) {  // in lost+found: where it came from
+    path = n->rec.origin_path;
+    key = n->rec.origin_key;
+  }
   std::string out = "S3Key: s3://" + options_.bucket + "/" + key + "\n";
   out += "FilePath: " + path + "\n";
   out += std::string("ExportState: ") + ExportStateName(n->rec) + "\n";

@@ -59,6 +59,10 @@ struct InodeRecord {
   int64_t last_access_ns = 0;
   int64_t last_validated_ns = 0;  // last ETag check against S3
 
+  // Files moved to lost+found by a conflict: where they came from.
+  std::string origin_path;  // "/a/b.txt"
+  std::string origin_key;   // full S3 key
+
   bool is_dir() const { return kind == Kind::kDirectory; }
   bool is_file() const { return kind == Kind::kFile; }
   bool is_symlink() const { return kind == Kind::kSymlink; }

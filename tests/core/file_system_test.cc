@@ -160,7 +160,7 @@ TEST_F(FileSystemTest, LargeFileRandomAndSequentialReads) {
   std::mt19937 rng(42);
   for (auto& c : big) c = static_cast<char>(rng());
   fake_.PutRaw("b", "pre/big", big);
-  options_.import_size_less_than = 0;
+  options_.sync.import_rules[0].size_less_than = 0;
   Mount();
   uint64_t ino = Walk("big");
   // Random 4 KiB reads fill the block cache; re-reads are local.
@@ -200,7 +200,7 @@ TEST_F(FileSystemTest, OpenRevalidatesAfterRefreshInterval) {
 TEST_F(FileSystemTest, ChangedObjectUnderReadFailsCleanly) {
   std::string big(3 << 20, 'a');
   fake_.PutRaw("b", "pre/big", big);
-  options_.import_size_less_than = 0;
+  options_.sync.import_rules[0].size_less_than = 0;
   Mount();
   uint64_t ino = Walk("big");
   auto h = fs_->Open(ino, O_RDONLY);

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <random>
 
@@ -173,7 +174,7 @@ TEST_F(WritePathTest, NamespaceOperationsReachTheBucket) {
 TEST_F(WritePathTest, RenameExchangeSwapsThroughATemporaryKey) {
   fake_.PutRaw("b", "p/a", "AAA");
   fake_.PutRaw("b", "p/b", "BBB");
-  options_.import_size_less_than = 0;  // nothing local: the swap must use server copies
+  options_.sync.import_rules[0].size_less_than = 0;  // nothing local: the swap must use server copies
   Mount();
   ASSERT_TRUE(fs_->Lookup(meta::kRootIno, "a").ok());
   ASSERT_TRUE(fs_->Rename(meta::kRootIno, "a", meta::kRootIno, "b", RENAME_EXCHANGE).ok());
@@ -201,7 +202,7 @@ TEST_F(WritePathTest, RenameOverExistingAndRecreate) {
 TEST_F(WritePathTest, PartialUpdateOfLargeFileCopiesUnchangedParts) {
   std::string big(40 << 20, 'z');
   fake_.PutRaw("b", "p/big", big);
-  options_.import_size_less_than = 0;
+  options_.sync.import_rules[0].size_less_than = 0;
   Mount();
   ASSERT_TRUE(fs_->Lookup(meta::kRootIno, "big").ok());
   fake_.ResetCounts();
@@ -218,7 +219,7 @@ TEST_F(WritePathTest, PartialUpdateWithoutUploadPartCopyUploadsWholeFile) {
   lenient.CreateBucket("b");
   std::string big(20 << 20, 'y');
   lenient.PutRaw("b", "p/big", big);
-  options_.import_size_less_than = 0;
+  options_.sync.import_rules[0].size_less_than = 0;
   Mount(&lenient);
   ASSERT_TRUE(fs_->Lookup(meta::kRootIno, "big").ok());
   WriteFile("big", "HELLO", 100, O_WRONLY);
@@ -229,7 +230,7 @@ TEST_F(WritePathTest, PartialUpdateWithoutUploadPartCopyUploadsWholeFile) {
 
 TEST_F(WritePathTest, TruncateThenGrowReadsZeros) {
   fake_.PutRaw("b", "p/f", "0123456789");
-  options_.import_size_less_than = 0;
+  options_.sync.import_rules[0].size_less_than = 0;
   Mount();
   uint64_t ino = Ino("f");
   SetAttrRequest shrink;
@@ -243,17 +244,65 @@ TEST_F(WritePathTest, TruncateThenGrowReadsZeros) {
   EXPECT_EQ(Object("f"), std::string("012\0\0\0", 6));
 }
 
-TEST_F(WritePathTest, ConflictAtExportKeepsLocalCopyDirty) {
+std::string ReadAllFrom(FileSystem& fs, uint64_t ino) {
+  auto o = fs.Open(ino, O_RDONLY);
+  std::string out(fs.GetAttr(ino)->size, '\0');
+  auto n = fs.Read(o->fh, 0, out.size(), out.data());
+  fs.Release(o->fh);
+  return n.ok() ? out : "<error>";
+}
+
+TEST_F(WritePathTest, ConflictAtExportMovesLocalCopyToLostFound) {
   fake_.PutRaw("b", "p/f", "v1");
+  options_.audit_log_path = (dir_ / "audit.log").string();
   Mount();
   WriteFile("f", "mine", 0, O_WRONLY | O_TRUNC);
   fake_.PutRaw("b", "p/f", "theirs");
   ASSERT_TRUE(exporter_->SyncNow({}, std::chrono::milliseconds(2000)).ok());
-  EXPECT_EQ(Object("f"), "theirs");
-  auto status = fs_->FileStatusText(Ino("f"));
-  EXPECT_NE(status->find("ExportState: failed"), std::string::npos) << *status;
+  EXPECT_EQ(Object("f"), "theirs");  // S3 wins
+  EXPECT_EQ(ReadFile("f"), "theirs");
+  uint64_t lf = Ino(".stagefs-lost+found");
+  ASSERT_NE(lf, 0u);
+  auto fh = fs_->OpenDir(lf);
+  std::string lost;
+  ASSERT_TRUE(fs_->ReadDir(lf, *fh, 2, false, [&](const DirEntry& e) {
+    lost = e.name;
+    return false;
+  }).ok());
+  ASSERT_NE(lost.find("_f"), std::string::npos);
+  uint64_t lost_ino = Ino(".stagefs-lost+found/" + lost);
+  EXPECT_EQ(ReadAllFrom(*fs_, lost_ino), "mine");
+  auto status = fs_->FileStatusText(lost_ino);
+  EXPECT_NE(status->find("FilePath: /f"), std::string::npos) << *status;
+  EXPECT_NE(status->find("S3Key: s3://b/p/f"), std::string::npos) << *status;
   EXPECT_NE(status->find("Conflict"), std::string::npos) << *status;
-  EXPECT_EQ(ReadFile("f"), "mine");
+  EXPECT_EQ(metrics_.GetGauge("stagefs_lost_and_found_files", "")->value(), 1);
+  std::ifstream audit(options_.audit_log_path);
+  std::string line;
+  std::getline(audit, line);
+  EXPECT_NE(line.find("\"path\":\"/f\""), std::string::npos) << line;
+  // Nothing in lost+found is exported.
+  Sync();
+  EXPECT_EQ(fake_.Keys("b"), (std::vector<std::string>{"p/f"}));
+}
+
+TEST_F(WritePathTest, RelistFindsModifyVersusDelete) {
+  fake_.PutRaw("b", "p/f", "v1");
+  options_.refresh_interval = std::chrono::seconds(5);
+  Mount();
+  WriteFile("f", "local edit", 0, O_WRONLY | O_TRUNC);
+  fake_.DeleteRaw("b", "p/f");
+  clock_.Advance(std::chrono::seconds(6));
+  EXPECT_EQ(Ino("f"), 0u);  // the re-list removed it: S3 wins
+  uint64_t lf = Ino(".stagefs-lost+found");
+  ASSERT_NE(lf, 0u);
+  auto fh = fs_->OpenDir(lf);
+  std::string lost;
+  ASSERT_TRUE(fs_->ReadDir(lf, *fh, 2, false, [&](const DirEntry& e) {
+    lost = e.name;
+    return false;
+  }).ok());
+  EXPECT_EQ(ReadAllFrom(*fs_, Ino(".stagefs-lost+found/" + lost)), "local edit");
 }
 
 TEST_F(WritePathTest, PendingExportsSurviveRemount) {

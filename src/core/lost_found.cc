@@ -1,0 +1,87 @@
+// Conflicts: S3 wins, nothing is lost. A file with local changes whose object
+// changed or vanished in S3 moves to /.stagefs-lost+found/<hexid>_<name>; the
+// S3 version (if any) then appears at the original path.
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/file_system.h"
+
+namespace stagefs::core {
+
+FileSystem::Inode* FileSystem::LostFoundDirLocked() {
+  Inode* root = FindLocked(meta::kRootIno);
+  auto it = root->children.find(kLostFoundName);
+  if (it != root->children.end()) return FindLocked(it->second);
+  auto ino = store_->NextInodeNumber();
+  if (!ino.ok()) return nullptr;
+  auto fresh = std::make_unique<Inode>();
+  Inode* d = fresh.get();
+  meta::InodeRecord& r = d->rec;
+  r.ino = *ino;
+  r.parent = meta::kRootIno;
+  r.name = kLostFoundName;
+  r.kind = meta::Kind::kDirectory;
+  r.mode = S_IFDIR | 0700;
+  r.uid = root->rec.uid;
+  r.gid = root->rec.gid;
+  r.atime_ns = r.mtime_ns = r.ctime_ns = clock_->WallNanos();
+  r.dir_listed = true;
+  r.dir_listed_at_ns = INT64_MAX;  // never listed from S3
+  inodes_[r.ino] = std::move(fresh);
+  root->children[kLostFoundName] = r.ino;
+  (void)PersistLocked(r);
+  return d;
+}
+
+bool FileSystem::IsInternalName(const std::string& name) {
+  return name == kLostFoundName || name == ".stagefs-tmp" || name == ".stagefs-probe";
+}
+
+bool FileSystem::InLostFoundLocked(const Inode* n) {
+  for (const Inode* a = n; a && a->rec.ino != meta::kRootIno; a = FindLocked(a->rec.parent))
+    if (a->rec.parent == meta::kRootIno && a->rec.name == kLostFoundName) return true;
+  return false;
+}
+
+void FileSystem::MoveToLostFoundLocked(Inode* n, const std::string& reason,
+                                       std::vector<std::pair<uint64_t, std::string>>* invalidate) {
+  Inode* lf = LostFoundDirLocked();
+  Inode* dir = FindLocked(n->rec.parent);
+  if (!lf || !dir) return;
+  meta::InodeRecord& r = n->rec;
+  r.origin_path = "/" + PathOfLocked(r.ino);
+  r.origin_key = options_.prefix + (r.key.empty() ? RelKeyOfLocked(r.ino) : r.key);
+  char hex[32];
+  std::snprintf(hex, sizeof(hex), "%llx_", static_cast<unsigned long long>(r.ino));
+  std::string name = hex + r.name;
+  if (name.size() > 255) name.resize(255);
+  dir->children.erase(r.name);
+  if (invalidate) invalidate->emplace_back(dir->rec.ino, r.name);
+  r.parent = lf->rec.ino;
+  r.name = name;
+  lf->children[name] = r.ino;
+  // It no longer stands for any S3 object; it is never exported.
+  SetKeyLocked(n, "");
+  r.etag.clear();
+  r.remote_size = 0;
+  r.export_state = meta::ExportState::kFailed;
+  r.export_error = reason;
+  (void)PersistLocked(r);
+  lost_found_gauge_->Add(1);
+  if (!options_.audit_log_path.empty()) {
+    nlohmann::json j;
+    j["time"] = clock_->WallNanos() / 1'000'000'000;
+    j["event"] = "moved-to-lost+found";
+    j["path"] = r.origin_path;
+    j["key"] = r.origin_key;
+    j["lost_found_path"] = "/" + std::string(kLostFoundName) + "/" + name;
+    j["reason"] = reason;
+    std::ofstream out(options_.audit_log_path, std::ios::app);
+    out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  }
+}
+
+}  // namespace stagefs::core
