@@ -10,7 +10,11 @@
 #include <cstring>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <fstream>
+#include <sstream>
 #include <thread>
+
+#include "core/sync_config.h"
 
 namespace stagefs::app {
 namespace {
@@ -75,6 +79,49 @@ int SyncPath(const std::string& path, const std::string& mountpoint) {
     std::cerr << "stagefs: sync of " << path << " failed: " << std::strerror(err) << "\n";
     return 1;
   }
+  return 0;
+}
+
+int ConfigGet(const std::string& mountpoint) {
+  std::string buf(1 << 16, '\0');
+  ssize_t n = ::getxattr(mountpoint.c_str(), "user.stagefs.config", buf.data(), buf.size());
+  if (n < 0) {
+    std::cerr << "stagefs: " << mountpoint << " is not a stagefs mount (" << std::strerror(errno)
+              << ")\n";
+    return 1;
+  }
+  std::cout << buf.substr(0, n) << "\n";
+  return 0;
+}
+
+int ConfigPut(const std::string& mountpoint, const std::string& file, int64_t version) {
+  std::ifstream in(file);
+  if (!in) {
+    std::cerr << "stagefs: cannot read " << file << "\n";
+    return 2;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  auto parsed = core::SyncConfigFromJson(text.str());
+  if (!parsed.ok()) {
+    std::cerr << "stagefs: invalid configuration in " << file << ": " << parsed.error().message()
+              << "\n";
+    return 2;
+  }
+  parsed->version = version;
+  std::string json = core::SyncConfigToJson(*parsed);
+  if (::setxattr(mountpoint.c_str(), "user.stagefs.config", json.data(), json.size(), 0) != 0) {
+    int err = errno;
+    if (err == ESTALE) {
+      std::cerr << "stagefs: ConflictException: version " << version
+                << " is not the current version of the configuration; run `stagefs config get "
+                << mountpoint << "` and retry\n";
+      return 3;
+    }
+    std::cerr << "stagefs: config put failed: " << std::strerror(err) << "\n";
+    return 1;
+  }
+  std::cout << "configuration updated to version " << version + 1 << "\n";
   return 0;
 }
 

@@ -15,5 +15,10 @@ int SyncPath(const std::string& path, const std::string& mountpoint);
 // Unmounts; unless `lazy`, waits for the daemon to finish its pending exports
 // and exit.
 int Unmount(const std::string& mountpoint, bool lazy);
+// `stagefs config get MOUNTPOINT`: prints the sync configuration as JSON.
+int ConfigGet(const std::string& mountpoint);
+// `stagefs config put MOUNTPOINT FILE --version N`: replaces it if N is still
+// the current version (like AWS's ConflictException otherwise).
+int ConfigPut(const std::string& mountpoint, const std::string& file, int64_t version);
 
 }  // namespace stagefs::app

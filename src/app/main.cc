@@ -67,7 +67,21 @@ int main(int argc, char** argv) {
   sync->add_option("mountpoint", target)->required();
   sync->add_option("path", sync_path, "File or directory inside the mount (default: all)");
 
+  auto* config = app.add_subcommand("config", "Show or change the synchronization configuration");
+  config->require_subcommand(1);
+  auto* config_get = config->add_subcommand("get", "Print the configuration (JSON)");
+  config_get->add_option("mountpoint", target)->required();
+  std::string config_put_file;
+  int64_t config_version = 0;
+  auto* config_put = config->add_subcommand("put", "Replace the configuration");
+  config_put->add_option("mountpoint", target)->required();
+  config_put->add_option("file", config_put_file, "JSON file")->required();
+  config_put->add_option("--version", config_version, "Version the change is based on")->required();
+
   CLI11_PARSE(app, argc, argv);
+
+  if (*config_get) return stagefs::app::ConfigGet(target);
+  if (*config_put) return stagefs::app::ConfigPut(target, config_put_file, config_version);
 
   if (*umount) return stagefs::app::Unmount(target, lazy);
   if (*status) return stagefs::app::PrintStatus(target);

@@ -13,6 +13,7 @@
 
 #include "app/admin_server.h"
 #include "app/cache_dir.h"
+#include "app/events_server.h"
 #include "app/client_config.h"
 #include "base/clock.h"
 #include "base/metrics.h"
@@ -138,6 +139,7 @@ int Serve(const MountConfig& cfg, ReadyPipe* ready) {
   if (Status st = (*store)->PutSetting("source", source); !st.ok()) return fail(st);
   cache::DataCache cache(cache_dir + "/data", store->get());
   if (Status st = cache.Init(); !st.ok()) return fail(st);
+  fs_options->audit_log_path = cache_dir + "/audit.log";
   core::FileSystem fs(*fs_options, client.get(), store->get(), &cache, &clock, &metrics);
   if (Status st = fs.Init(); !st.ok()) return fail(st);
 
@@ -173,10 +175,18 @@ int Serve(const MountConfig& cfg, ReadyPipe* ready) {
   if (!cfg.metrics_addr.empty()) {
     if (Status st = admin.Start(cfg.metrics_addr); !st.ok()) return fail(st);
   }
+  EventsServer events([&](const std::vector<sync::ObjectEvent>& e) { fs.OnObjectEvents(e); },
+                      cfg.events_token);
+  if (!cfg.events_addr.empty()) {
+    if (Status st = events.Start(cfg.events_addr); !st.ok()) return fail(st);
+  }
+  fs.StartBackground();
   spdlog::info("mounted {} at {} (cache {})", cfg.source, cfg.mountpoint, cache_dir);
   lock.WritePid();
   if (ready) ready->Report("");
   Status st = adapter.Run();
+  events.Stop();
+  fs.StopBackground();
   // Pending changes are exported before exiting; what cannot be (S3 down) stays
   // in the cache dir and is exported by the next mount.
   if (Status f = exporter.SyncNow({}, std::chrono::milliseconds(

@@ -32,6 +32,7 @@ Status FileSystem::EnsureListed(uint64_t dir_ino) {
     Inode* dir = FindLocked(dir_ino);
     if (!dir) return Status(ErrorCode::kNotFound, "stale node id");
     if (!dir->rec.is_dir()) return Status(ErrorCode::kNotDirectory, "not a directory");
+    dir->rec.last_access_ns = clock_->WallNanos();  // for the re-list policy (memory only)
     int64_t age = clock_->WallNanos() - dir->rec.dir_listed_at_ns;
     if (dir->rec.dir_listed && age < options_.refresh_interval.count()) return OkStatus();
     // A directory renamed locally but not yet moved in S3: its new prefix holds

@@ -28,6 +28,10 @@ FileSystem::FileSystem(FsOptions options, s3::ObjectClient* client, meta::Metada
                                           "S3 keys that could not be imported as files");
   lost_found_gauge_ = metrics_->GetGauge("stagefs_lost_and_found_files",
                                          "Files moved to lost+found by conflicts with S3");
+  evictions_ = metrics_->GetCounter("stagefs_cache_evictions_total",
+                                    "Files whose clean cached data was evicted");
+  events_received_ = metrics_->GetCounter("stagefs_s3_events_total",
+                                          "S3 event notification records received");
   files_imported_ = metrics_->GetCounter("stagefs_files_imported_total",
                                          "Small files copied into the cache in the background");
   head_pool_ = std::make_unique<ThreadPool>(std::max(1, options_.head_concurrency), "sfs-head");
@@ -36,6 +40,7 @@ FileSystem::FileSystem(FsOptions options, s3::ObjectClient* client, meta::Metada
 }
 
 FileSystem::~FileSystem() {
+  StopBackground();
   // Stop background work before the tables it touches go away.
   import_pool_.reset();
   prefetch_pool_.reset();

@@ -23,6 +23,7 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -37,6 +38,7 @@
 #include "s3/object_client.h"
 #include "sync/export_job.h"
 #include "sync/exporter.h"
+#include "sync/s3_events.h"
 
 namespace stagefs::core {
 
@@ -161,6 +163,18 @@ class FileSystem final : public sync::ExportTarget {
   // Names at the mount root that belong to stagefs (lost+found, temporary keys).
   static bool IsInternalName(const std::string& name);
 
+  // Background work (background.cc): the reconciler, event-driven refreshes and
+  // expiration run on one thread between StartBackground and StopBackground.
+  void StartBackground();
+  void StopBackground();
+  // S3 event notifications: the parent directories of the keys are listed again
+  // at once (so events cannot apply stale state, whatever their order).
+  void OnObjectEvents(const std::vector<sync::ObjectEvent>& events);
+  // One pass of each, for tests.
+  void ReconcileDue();
+  void ExpireDue();
+  Status RefreshDirectory(uint64_t dir_ino);
+
   // Waits until background imports queued so far have finished (tests, sync).
   void WaitForBackgroundImports();
   FsStats Stats();
@@ -222,6 +236,9 @@ class FileSystem final : public sync::ExportTarget {
                         uint64_t start, uint64_t end);
   Status Revalidate(uint64_t ino, bool* changed);
   void ScheduleImport(uint64_t ino);
+  void BackgroundLoop();
+  void Evict(uint64_t ino);
+  void EnforceWatermark();
   void ImportFile(uint64_t ino);
   void MarkStale(uint64_t ino);
 
@@ -287,6 +304,14 @@ class FileSystem final : public sync::ExportTarget {
   Counter* import_failures_;
   Counter* files_imported_;
   Gauge* lost_found_gauge_;
+  Counter* evictions_;
+  Counter* events_received_;
+
+  std::mutex bg_thread_mu_;
+  std::condition_variable bg_thread_cv_;
+  std::set<uint64_t> refresh_queue_;  // GUARDED_BY(bg_thread_mu_)
+  bool bg_stop_ = false;              // GUARDED_BY(bg_thread_mu_)
+  std::thread bg_thread_;
 
   // Declared last: destroyed first, so no task outlives the state above.
   std::unique_ptr<ThreadPool> head_pool_;

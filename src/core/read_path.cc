@@ -219,7 +219,9 @@ Status FileSystem::FetchIntoCache(uint64_t ino, const std::string& key, const st
   if (!r.ok()) return r.error().ToStatus().Annotate("reading s3://" + options_.bucket + "/" + key);
   if (pos != end)
     return Status(ErrorCode::kDataLoss, "short read of " + key + " from S3", true);
-  return cache_->Persist(ino);
+  RETURN_IF_ERROR(cache_->Persist(ino));
+  EnforceWatermark();
+  return OkStatus();
 }
 
 void FileSystem::ScheduleImport(uint64_t ino) {
@@ -253,6 +255,7 @@ void FileSystem::ImportFile(uint64_t ino) {
   Inode* n = FindLocked(ino);
   if (!n || n->rec.etag != etag) return;
   n->rec.fully_resident = true;
+  n->rec.last_access_ns = clock_->WallNanos();
   (void)PersistLocked(n->rec);
   files_imported_->Inc();
 }

@@ -295,6 +295,7 @@ void ReplyXattrValue(fuse_req_t req, const std::string& value, size_t size) {
 
 constexpr char kStatusXattr[] = "user.stagefs.status";
 constexpr char kMountStatusXattr[] = "user.stagefs.mount-status";
+constexpr char kConfigXattr[] = "user.stagefs.config";
 
 void OpGetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
   Impl* self = Impl::From(req);
@@ -305,6 +306,8 @@ void OpGetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
   }
   if (ino == FUSE_ROOT_ID && std::strcmp(name, kMountStatusXattr) == 0)
     return ReplyXattrValue(req, self->fs->MountStatusJson(), size);
+  if (ino == FUSE_ROOT_ID && std::strcmp(name, kConfigXattr) == 0)
+    return ReplyXattrValue(req, core::SyncConfigToJson(self->fs->GetSyncConfig()), size);
   fuse_reply_err(req, ENODATA);
 }
 
@@ -408,8 +411,21 @@ void OpFallocate(fuse_req_t req, fuse_ino_t, int mode, off_t off, off_t len,
 
 constexpr char kSyncXattr[] = "user.stagefs.sync";
 
-void OpSetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char*, size_t, int) {
+void OpSetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value,
+                size_t size, int) {
   Impl* self = Impl::From(req);
+  // Writing user.stagefs.config on the root replaces the sync configuration:
+  // EINVAL when invalid, ESTALE when its version is not the current one.
+  if (ino == FUSE_ROOT_ID && std::strcmp(name, kConfigXattr) == 0) {
+    auto parsed = core::SyncConfigFromJson(std::string(value, size));
+    if (!parsed.ok()) {
+      fuse_reply_err(req, EINVAL);
+      return;
+    }
+    auto put = self->fs->PutSyncConfig(*parsed);
+    fuse_reply_err(req, put.ok() ? 0 : put.error().code() == ErrorCode::kConflict ? ESTALE : EIO);
+    return;
+  }
   // Writing user.stagefs.sync exports the file or tree now and returns when done.
   if (std::strcmp(name, kSyncXattr) == 0) {
     fuse_reply_err(req, core::ToErrno(self->fs->SyncNow(ino)));

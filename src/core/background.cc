@@ -1,0 +1,159 @@
+// Background work of a mount: re-listing imported directories (the
+// reconciler), directory refreshes requested by S3 event notifications, and
+// expiration of clean cached data.
+//
+// Re-list policy: a directory used (looked up or listed) within the last ten
+// refresh intervals is re-listed every interval; an idle one every ten intervals.
+// Re-listing costs one LIST page per 1,000 keys and a HEAD only for objects whose
+// ETag changed.
+#include <algorithm>
+
+#include "core/file_system.h"
+
+namespace stagefs::core {
+
+void FileSystem::StartBackground() {
+  std::lock_guard lock(bg_thread_mu_);
+  if (bg_thread_.joinable()) return;
+  bg_stop_ = false;
+  bg_thread_ = std::thread([this] { BackgroundLoop(); });
+}
+
+void FileSystem::StopBackground() {
+  {
+    std::lock_guard lock(bg_thread_mu_);
+    bg_stop_ = true;
+  }
+  bg_thread_cv_.notify_all();
+  if (bg_thread_.joinable()) bg_thread_.join();
+}
+
+void FileSystem::BackgroundLoop() {
+  MonoTime last_sweep{};
+  std::unique_lock lock(bg_thread_mu_);
+  while (!bg_stop_) {
+    bg_thread_cv_.wait_for(lock, std::chrono::milliseconds(200),
+                           [&] { return bg_stop_ || !refresh_queue_.empty(); });
+    if (bg_stop_) break;
+    std::set<uint64_t> queued;
+    queued.swap(refresh_queue_);
+    lock.unlock();
+    for (uint64_t dir : queued) (void)RefreshDirectory(dir);
+    MonoTime now = clock_->Now();
+    if (now - last_sweep >= std::chrono::seconds(1)) {
+      last_sweep = now;
+      ReconcileDue();
+      ExpireDue();
+    }
+    lock.lock();
+  }
+}
+
+Status FileSystem::RefreshDirectory(uint64_t dir_ino) {
+  {
+    std::unique_lock lock(mu_);
+    Inode* d = FindLocked(dir_ino);
+    if (!d || !d->rec.is_dir() || !d->rec.dir_listed || InLostFoundLocked(d)) return OkStatus();
+    d->rec.dir_listed_at_ns = 0;  // stale: the next EnsureListed lists it again
+  }
+  return EnsureListed(dir_ino);
+}
+
+void FileSystem::ReconcileDue() {
+  std::vector<uint64_t> due;
+  {
+    std::shared_lock lock(mu_);
+    int64_t now = clock_->WallNanos();
+    int64_t interval = options_.refresh_interval.count();
+    for (const auto& [ino, n] : inodes_) {
+      const meta::InodeRecord& r = n->rec;
+      if (!r.is_dir() || !r.dir_listed || n->importing || InLostFoundLocked(n.get())) continue;
+      if (r.parent == 0 && ino != meta::kRootIno) continue;
+      bool active = now - r.last_access_ns < 10 * interval;
+      int64_t every = active ? interval : 10 * interval;
+      if (now - r.dir_listed_at_ns >= every) due.push_back(ino);
+    }
+  }
+  for (uint64_t ino : due) (void)RefreshDirectory(ino);
+}
+
+void FileSystem::OnObjectEvents(const std::vector<sync::ObjectEvent>& events) {
+  std::set<uint64_t> dirs;
+  {
+    std::shared_lock lock(mu_);
+    for (const auto& e : events) {
+      if (e.bucket != options_.bucket) continue;
+      if (e.key.compare(0, options_.prefix.size(), options_.prefix) != 0) continue;
+      std::string rel = e.key.substr(options_.prefix.size());
+      // Walk to the parent directory; only directories already imported matter
+      // (the others are listed fresh on first access).
+      uint64_t ino = meta::kRootIno;
+      size_t pos = 0;
+      bool found = true;
+      while (true) {
+        size_t slash = rel.find('/', pos);
+        if (slash == std::string::npos) break;
+        Inode* d = FindLocked(ino);
+        auto it = d ? d->children.find(rel.substr(pos, slash - pos)) : decltype(d->children.end()){};
+        if (!d || it == d->children.end()) {
+          found = false;
+          break;
+        }
+        ino = it->second;
+        pos = slash + 1;
+      }
+      if (found) dirs.insert(ino);
+    }
+  }
+  events_received_->Inc(events.size());
+  if (dirs.empty()) return;
+  {
+    std::lock_guard lock(bg_thread_mu_);
+    refresh_queue_.insert(dirs.begin(), dirs.end());
+  }
+  bg_thread_cv_.notify_all();
+}
+
+void FileSystem::ExpireDue() {
+  std::vector<std::pair<int64_t, uint64_t>> candidates;  // (last access, ino)
+  std::chrono::seconds expire_after;
+  {
+    std::shared_lock lock(mu_);
+    expire_after = sync_config_.expire_after;
+    for (const auto& [ino, n] : inodes_) {
+      const meta::InodeRecord& r = n->rec;
+      if (!r.is_file() || r.data_dirty || r.meta_dirty || r.key.empty() || n->open_count > 0 ||
+          r.export_state != meta::ExportState::kClean)
+        continue;
+      candidates.emplace_back(r.last_access_ns, ino);
+    }
+  }
+  std::sort(candidates.begin(), candidates.end());
+  int64_t now = clock_->WallNanos();
+  int64_t cutoff = now - std::chrono::duration_cast<std::chrono::nanoseconds>(expire_after).count();
+  for (const auto& [last, ino] : candidates) {
+    bool over = options_.cache_size > 0 && cache_->used_bytes() > options_.cache_size;
+    if (last >= cutoff && !over) break;  // sorted: the rest is newer
+    if (cache_->ResidentBytes(ino) == 0) continue;
+    Evict(ino);
+  }
+}
+
+void FileSystem::Evict(uint64_t ino) {
+  std::unique_lock lock(mu_);
+  Inode* n = FindLocked(ino);
+  // Re-check under the lock: only clean data is ever evicted.
+  if (!n || n->rec.data_dirty || n->rec.meta_dirty || n->open_count > 0 ||
+      n->rec.export_state != meta::ExportState::kClean)
+    return;
+  if (!cache_->Drop(ino).ok()) return;
+  n->rec.fully_resident = false;
+  (void)PersistLocked(n->rec);
+  evictions_->Inc();
+}
+
+void FileSystem::EnforceWatermark() {
+  if (options_.cache_size > 0 && cache_->used_bytes() > options_.cache_size) ExpireDue();
+}
+
+}  // namespace stagefs::core
