@@ -62,16 +62,16 @@ class MountErrorTest(harness.FuseTestCase):
         out, _ = self.assert_mount_fails(m)
         self.assertIn("/tmp/stagefs-no-such-dir", out)
 
-    # BUG: a second mount on a mount point that is already a stagefs mount
-    # succeeds (exit 0) and stacks a second FUSE mount on top of the first
-    # (/proc/self/mountinfo lists both); the brief expects a non-zero exit.
-    @unittest.expectedFailure
+    # Regression (fixed in 10a2553): a second mount on a busy mount point exited
+    # 0 and stacked a second FUSE mount on the first.
     def test_mount_point_busy(self):
         a = self.mount(self.b)
         b = self.mount(self.b, start=False, mountpoint=a.mnt)
         p = b.start(check=False)
         self.assertNotEqual(p.returncode, 0, "second mount on a busy mount point succeeded")
-        print("busy mount point: %s" % (p.stdout + p.stderr).strip())
+        self.assertIn("busy", (p.stdout + p.stderr).lower())
+        self.assertEqual(sum(line.split()[4] == os.path.realpath(a.mnt)
+                             for line in open("/proc/self/mountinfo")), 1, "stacked mounts")
         # The first mount still serves.
         with open(a.path("f.txt"), "rb") as f:
             self.assertEqual(f.read(), b"hello\n")
@@ -122,11 +122,8 @@ class LifecycleTest(harness.FuseTestCase):
         with open(m.path("f.txt"), "rb") as f:
             self.assertEqual(f.read(), b"hello\n")
 
-    # BUG: the daemon loses its last log lines: it logs to CACHE_DIR/stagefs.log
-    # through spdlog with flush_every(1 s) and ends with _exit() (mount_command.cc
-    # RunMount), so nothing logged in its last second, including "unmounted ...",
-    # and "mounted ..." for a mount shorter than a second, reaches the file.
-    @unittest.expectedFailure
+    # Regression (fixed in 10a2553): the daemon logged with flush_every(1 s) and
+    # ended with _exit(), so its last second of log ("unmounted ...") was lost.
     def test_daemon_log_records_mount_and_unmount(self):
         m = self.mount(self.b)
         pid = m.pid

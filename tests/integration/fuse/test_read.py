@@ -86,13 +86,9 @@ class SmallFileImportTest(harness.FuseTestCase):
         self.assertEqual(read_file(m.path("d/f4095")), self.data["d/f4095"])
         self.assertEqual(m.metrics().s3("GetObject") - gets, 0)
 
-    # BUG: with --import-trigger on-file-access, every open() before the first
-    # import finishes schedules another whole-file import: 10 quick opens of one
-    # small file make 2-5 GETs and count as 2-5 in stagefs_files_imported_total
-    # (read_path.cc Open() checks fully_resident, not an import in flight). The
-    # race is timing-dependent; 10 opens of 3 files make a single import of each
-    # practically impossible.
-    @unittest.expectedFailure
+    # Regression (fixed in 10a2553): every open() before the first import
+    # finished scheduled another whole-file import; 10 quick opens of each of 3
+    # small files made 24 GETs and stagefs_files_imported_total=24.
     def test_on_file_access_quick_opens_import_once(self):
         m = self.mount(self.b, args=["--import-trigger", "on-file-access"])
         os.listdir(m.path("d"))
