@@ -135,6 +135,30 @@ class ExportBugs(wharness.WriteTestCase):
         self.sync()
         self.assertBucket({"a": b"b", "b": b"aaa"})
 
+    # BUG: unlink f (exported), create f, unlink f again before an export:
+    # the object f stays in the bucket (a fresh mount shows it again).
+    @unittest.expectedFailure
+    def test_unlink_create_unlink(self):
+        put(self.p("f"), b"1")
+        self.sync()
+        os.unlink(self.p("f"))
+        put(self.p("f"), b"2")
+        os.unlink(self.p("f"))
+        self.sync()
+        self.assertBucket({})
+
+    # BUG: the same with directories: mkdir d, sync, rmdir d, mkdir d, rmdir d,
+    # mkdir d: the new marker's export fails with 412 (If-None-Match).
+    @unittest.expectedFailure
+    def test_rmdir_mkdir_rmdir_mkdir(self):
+        os.mkdir(self.p("d"))
+        self.sync()
+        for _ in range(2):
+            os.rmdir(self.p("d"))
+            os.mkdir(self.p("d"))
+        self.sync()
+        self.assertBucket({"d/": b""})
+
     # BUG: `stagefs sync` exits 0 although an export failed (ExportState: failed
     # in user.stagefs.status, stagefs_export_failures_total > 0).
     @unittest.expectedFailure
