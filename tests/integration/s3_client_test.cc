@@ -438,6 +438,13 @@ TEST_F(S3ClientTest, UploadPartCopy) {
   done.key = key;
   done.upload_id = create->upload_id;
   done.parts = {{1, part1->etag}, {2, part2->etag}};
+  // Part ETags are quoted, as UploadPart's are (RGW's CopyPartResult may not be).
+  for (const auto* part : {&part1, &part2}) {
+    if (!(*part)->etag.starts_with("\"")) {
+      KnownClientBug("UploadPartCopy returns RGW's unquoted ETag " + (*part)->etag);
+      break;
+    }
+  }
   auto complete = client().CompleteMultipartUpload(done);
   ASSERT_OK(complete);
   auto get = Get(key);
@@ -446,6 +453,7 @@ TEST_F(S3ClientTest, UploadPartCopy) {
   auto head = Head(key);
   ASSERT_OK(head);
   EXPECT_EQ(head->etag, complete->etag);
+  EndWithKnownBugs();
 }
 
 TEST_F(S3ClientTest, CopyObjectWithCopyAndReplaceDirectives) {
