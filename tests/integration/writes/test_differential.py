@@ -40,7 +40,7 @@ DIR_NAMES = ["d0", "d1", "d2"]
 FILE_NAMES = ["f0", "f1", "f2", "f3", "f4"]
 LINK_NAMES = ["l0", "l1"]
 ALL_NAMES = DIR_NAMES + FILE_NAMES + LINK_NAMES
-MAX_DEPTH = 3
+MAX_DEPTH = 2
 MODES = [0o644, 0o600, 0o755, 0o700, 0o640, 0o444, 0o664, 0o750]
 
 # Operation weights. Excluding one (STAGEFS_DIFF_EXCLUDE or KNOWN_BAD) drops it.
@@ -61,6 +61,12 @@ WEIGHTS = {
 # ("Conflict"), leaves the key missing or stale and .stagefs-tmp/ leftovers.
 # BUG (RENAME_EXCHANGE): exchanging two exported files fails both exports.
 KNOWN_BAD = {"chmod", "rename", "rename_noreplace", "rename_exchange"}
+# BUG (second removal of a re-created name): unlink f (exported), create f,
+# unlink f again, all before an export: the object f stays in the bucket (and
+# comes back on a fresh mount); creating f once more then fails its export
+# with 412. The same with rmdir/mkdir of a directory marker. Until it is
+# fixed the green runs sync the mount before every unlink and rmdir.
+SETTLE = ("unlink", "rmdir")
 
 _libc = ctypes.CDLL(None, use_errno=True)
 AT_FDCWD = -100
@@ -241,7 +247,7 @@ def apply(root, op, mount=None):
                 os.close(fd)
         elif name == "sync":
             if mount is not None:
-                wharness.sync(mount)
+                wharness.sync(mount, timeout=90)
         else:
             raise AssertionError(name)
         return ("ok", None)
@@ -283,8 +289,8 @@ class DifferentialBase(wharness.WriteTestCase):
 
     def run_differential(self, export_delay, ops=None, remount_mid_run=False, settle=(),
                          known_bad=KNOWN_BAD):
-        """settle: operations before which the mount is synced (`stagefs sync`),
-        so they never meet an unexported removal; see BUG (rename) above."""
+        """settle: operations before which the mount is synced (`stagefs sync`);
+        see the BUG notes at KNOWN_BAD and SETTLE."""
         seed = int(os.environ.get("STAGEFS_SEED") or random.SystemRandom().randrange(2**32))
         n_ops = int(os.environ.get("STAGEFS_DIFF_OPS") or ops or self.default_ops)
         exclude = set(filter(None, os.environ.get("STAGEFS_DIFF_EXCLUDE", "").split(","))) | set(known_bad)
@@ -318,7 +324,7 @@ class DifferentialBase(wharness.WriteTestCase):
                 # (children retry DependencyExportFailed): stop before that.
                 self.check_no_export_failure(m, lambda w: fail(step, w))
             if op[0] in settle:
-                wharness.sync(m)
+                wharness.sync(m, timeout=90)
             got = apply(m.mnt, op, mount=m)
             want = apply(ref_root, op)
             op_names.append(op[0])
@@ -403,19 +409,19 @@ class Differential(DifferentialBase):
     def test_export_delay_60(self):
         """Exports only at `stagefs sync` ops, and a clean umount/mount with the
         same cache dir half-way."""
-        self.run_differential(60, remount_mid_run=True)
+        self.run_differential(60, remount_mid_run=True, settle=SETTLE)
 
     def test_export_delay_1(self):
         """Exports in the background, interleaved with the operations."""
-        self.run_differential(1)
+        self.run_differential(1, settle=SETTLE)
 
 
 class DifferentialSlow(DifferentialBase):
     def test_export_delay_60_long(self):
-        self.run_differential(60, ops=20000, remount_mid_run=True)
+        self.run_differential(60, ops=20000, remount_mid_run=True, settle=SETTLE)
 
     def test_export_delay_1_long(self):
-        self.run_differential(1, ops=20000)
+        self.run_differential(1, ops=20000, settle=SETTLE)
 
 
 class DifferentialAllOps(DifferentialBase):

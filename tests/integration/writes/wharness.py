@@ -66,17 +66,39 @@ def sync(mount, path=None, timeout=300):
         out, err = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         # The sync process sits in a FUSE request; only the daemon's death frees it.
+        diag = hang_diagnostics(mount)
         if mount.pid:
             try:
                 os.kill(mount.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
         p.kill()
-        raise AssertionError("stagefs sync %s hung for %d s (daemon killed); log:\n%s" % (
-            mount.mnt, timeout, mount.log_tail(20)))
+        raise AssertionError("stagefs sync %s hung for %d s (daemon killed); %s; log:\n%s" % (
+            mount.mnt, timeout, diag, mount.log_tail(20)))
     if p.returncode != 0:
         raise AssertionError("stagefs sync failed (exit %d): %s%s" % (p.returncode, out, err))
     return p
+
+
+def hang_diagnostics(mount):
+    """Pending exports and S3 requests from /metrics, and the daemon's thread
+    stacks (gdb, if installed) in a file; for the failure message of a hang."""
+    out = []
+    try:
+        met = mount.metrics()
+        out.append("pending_exports %s, export failures %s, S3 requests %r" % (
+            met.sum("stagefs_pending_exports"), met.sum("stagefs_export_failures_total"),
+            met.s3_by_op()))
+    except Exception as e:  # noqa: BLE001 (diagnostics only)
+        out.append("no metrics (%s)" % e)
+    if mount.pid and harness.shutil.which("gdb"):
+        path = os.path.join(tempfile.gettempdir(), "stagefs-hang-%d.txt" % mount.pid)
+        with open(path, "w") as f:
+            subprocess.run(["gdb", "-p", str(mount.pid), "-batch", "-ex",
+                            "thread apply all bt 20"], stdout=f, stderr=subprocess.DEVNULL,
+                           timeout=120)
+        out.append("thread stacks in " + path)
+    return "; ".join(out)
 
 
 def daemon_pid(mount):
