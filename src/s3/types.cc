@@ -2,6 +2,11 @@
 
 namespace stagefs::s3 {
 
+std::string NormalizeEtag(std::string etag) {
+  if (etag.empty() || etag.front() == '"' || etag.rfind("W/", 0) == 0) return etag;
+  return "\"" + etag + "\"";
+}
+
 const char* OpName(Op op) {
   switch (op) {
     case Op::kHeadBucket: return "HeadBucket";

@@ -250,4 +250,9 @@ enum class Op {
 inline constexpr int kOpCount = 14;
 const char* OpName(Op op);
 
+// ETags as S3 documents them: in double quotes. Some servers (Ceph RGW 16 in
+// CopyObject results) send them bare; everything the client returns goes
+// through this so that ETags compare equal across operations.
+std::string NormalizeEtag(std::string etag);
+
 }  // namespace stagefs::s3

@@ -273,10 +273,9 @@ ExportResult Exporter::PutSmall(const ExportJob& job) {
 }
 
 ExportResult Exporter::CopyMetadata(const ExportJob& job) {
-  if (job.key != job.source_key) {
-    // CopyObject has no reliable If-None-Match on older servers: check explicitly.
-    if (auto c = CheckBeforeCommit(job.key, job.dest_etag, job.dest_may_be_absent)) return *c;
-  }
+  // CopyObject has no If-None-Match, and Ceph RGW 16 ignores
+  // x-amz-copy-source-if-match: check the destination explicitly.
+  if (auto c = CheckBeforeCommit(job.key, job.dest_etag, job.dest_may_be_absent)) return *c;
   auto r = client_->CopyObject({.bucket = options_.bucket, .key = job.key,
                                 .source_bucket = options_.bucket, .source_key = job.source_key,
                                 .directive = s3::MetadataDirective::kReplace,

@@ -22,7 +22,7 @@ S3Result<UploadPartResult> CurlObjectClient::UploadPart(const UploadPartParams& 
   return Call<UploadPartResult>(req, [](const HttpResponse& r) -> S3Result<UploadPartResult> {
     const std::string* etag = r.Header("etag");
     if (etag == nullptr || etag->empty()) return MalformedResponse("UploadPart without ETag");
-    return UploadPartResult{*etag};
+    return UploadPartResult{NormalizeEtag(*etag)};
   });
 }
 
@@ -59,7 +59,7 @@ S3Result<CompleteMultipartUploadResult> CurlObjectClient::CompleteMultipartUploa
     const std::string* version = r.Header("x-amz-version-id");
     if (version != nullptr && *version != "null") done->version_id = *version;
     const std::string* etag = r.Header("etag");
-    if (done->etag.empty() && etag != nullptr) done->etag = *etag;
+    if (done->etag.empty() && etag != nullptr) done->etag = NormalizeEtag(*etag);
     return done;
   });
   if (!done.ok() || !done->etag.empty()) return done;

@@ -39,7 +39,7 @@ ObjectInfo ObjectInfoFromHeaders(const KeyValues& headers, int http_status) {
   bool have_range_total = false;
   for (const auto& [name, value] : headers) {
     if (name == "etag") {
-      info.etag = value;
+      info.etag = NormalizeEtag(value);
     } else if (name == "content-length") {
       if (!have_range_total) ToU64(value, &info.size);
     } else if (name == "content-range") {  // some servers send it with a 200

@@ -28,7 +28,7 @@ S3Result<PutObjectResult> CurlObjectClient::PutObject(const PutObjectParams& p) 
   AddMetadataHeaders(p.metadata, &req.headers);
   AddSseHeaders(p.sse, &req.headers);
   return Call<PutObjectResult>(req, [](const HttpResponse& r) -> S3Result<PutObjectResult> {
-    PutObjectResult out{HeaderOr(r, "etag"), VersionHeader(r)};
+    PutObjectResult out{NormalizeEtag(HeaderOr(r, "etag")), VersionHeader(r)};
     if (out.etag.empty()) return MalformedResponse("PUT response without ETag");
     return out;
   });

@@ -125,7 +125,7 @@ S3Result<ListObjectsV2Result> ParseListObjectsV2(std::string_view body, bool url
     if (!ParseU64(Text(c, "Size"), &o.size)) {
       return MalformedResponse("bad <Size> for key '" + o.key + "'");
     }
-    o.etag = Text(c, "ETag");
+    o.etag = NormalizeEtag(Text(c, "ETag"));
     o.last_modified_ns = ParseIso8601(Text(c, "LastModified")).value_or(0);
     o.storage_class = Text(c, "StorageClass");
     out.objects.push_back(std::move(o));
@@ -163,7 +163,7 @@ S3Result<CopyObjectResult> ParseCopyResult(std::string_view body) {
   if (body.find("<CopyPartResult") != std::string_view::npos) want = "CopyPartResult";
   if (!Open(doc, body, want, &root, &fail)) return std::move(*fail);
   CopyObjectResult out;
-  out.etag = Text(root, "ETag");
+  out.etag = NormalizeEtag(Text(root, "ETag"));
   if (out.etag.empty()) return MalformedResponse(std::string("<") + want + "> without <ETag>");
   out.last_modified_ns = ParseIso8601(Text(root, "LastModified")).value_or(0);
   return out;
@@ -175,7 +175,7 @@ S3Result<CompleteMultipartUploadResult> ParseCompleteMultipartUpload(std::string
   std::optional<S3Result<CompleteMultipartUploadResult>> fail;
   if (!Open(doc, body, "CompleteMultipartUploadResult", &root, &fail)) return std::move(*fail);
   CompleteMultipartUploadResult out;
-  out.etag = Text(root, "ETag");  // RGW 16 sends an empty <ETag/>; the caller fills it in
+  out.etag = NormalizeEtag(Text(root, "ETag"));  // RGW 16 sends an empty <ETag/>; the caller fills it in
   return out;
 }
 
