@@ -78,23 +78,6 @@ std::string ReadFile(const std::string& path) {
   return out;
 }
 
-class S3ClientTest : public S3IntegrationTest {
- protected:
-  // Known client bugs found by these tests on RGW 16 (reported, not yet fixed).
-  // A test that meets one keeps checking everything else and ends as SKIPPED
-  // with the bug named, so the run stays green but the bug stays visible. Remove
-  // the matching check when the client is fixed.
-  void KnownClientBug(const std::string& what) {
-    known_bugs_ += (known_bugs_.empty() ? "" : "; ") + what;
-    std::fprintf(stderr, "KNOWN CLIENT BUG on %s: %s\n", server().name.c_str(), what.c_str());
-  }
-  void EndWithKnownBugs() {
-    if (!known_bugs_.empty() && !HasFailure()) {
-      GTEST_SKIP() << "all other checks passed; KNOWN CLIENT BUG: " << known_bugs_;
-    }
-  }
-  std::string known_bugs_;
-
   s3::S3Result<s3::PutObjectResult> Put(const std::string& key, const std::string& data,
                                         UserMetadata metadata = {},
                                         std::string content_type = "") {
@@ -439,12 +422,7 @@ TEST_F(S3ClientTest, UploadPartCopy) {
   done.upload_id = create->upload_id;
   done.parts = {{1, part1->etag}, {2, part2->etag}};
   // Part ETags are quoted, as UploadPart's are (RGW's CopyPartResult may not be).
-  for (const auto* part : {&part1, &part2}) {
-    if (!(*part)->etag.starts_with("\"")) {
-      KnownClientBug("UploadPartCopy returns RGW's unquoted ETag " + (*part)->etag);
-      break;
-    }
-  }
+  for (const auto* part : {&part1, &part2}) EXPECT_TRUE((*part)->etag.starts_with("\""));
   auto complete = client().CompleteMultipartUpload(done);
   ASSERT_OK(complete);
   auto get = Get(key);
@@ -453,7 +431,6 @@ TEST_F(S3ClientTest, UploadPartCopy) {
   auto head = Head(key);
   ASSERT_OK(head);
   EXPECT_EQ(head->etag, complete->etag);
-  EndWithKnownBugs();
 }
 
 TEST_F(S3ClientTest, CopyObjectWithCopyAndReplaceDirectives) {
@@ -473,11 +450,7 @@ TEST_F(S3ClientTest, CopyObjectWithCopyAndReplaceDirectives) {
   ASSERT_OK(copy);
   // RGW 16 sends this ETag without quotes; the client must normalise it so that
   // it compares equal to the ETag of HEAD and GET.
-  if (server().is_rgw() && "\"" + copy->etag + "\"" == put->etag) {
-    KnownClientBug("CopyObject returns RGW's unquoted ETag " + copy->etag);
-  } else {
-    EXPECT_EQ(copy->etag, put->etag);
-  }
+  EXPECT_EQ(copy->etag, put->etag);
   auto head = Head(p.key);
   ASSERT_OK(head);
   EXPECT_EQ(head->metadata, md);
@@ -520,7 +493,6 @@ TEST_F(S3ClientTest, CopyObjectWithCopyAndReplaceDirectives) {
   guarded.source_key = src;
   guarded.copy_source_if_match = put->etag;
   ASSERT_OK(client().CopyObject(guarded));
-  EndWithKnownBugs();
 }
 
 TEST_F(S3ClientTest, ConditionalGetAndHead) {
