@@ -78,6 +78,8 @@ std::string ReadFile(const std::string& path) {
   return out;
 }
 
+class S3ClientTest : public S3IntegrationTest {
+ protected:
   s3::S3Result<s3::PutObjectResult> Put(const std::string& key, const std::string& data,
                                         UserMetadata metadata = {},
                                         std::string content_type = "") {
