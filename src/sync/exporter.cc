@@ -60,6 +60,7 @@ void Exporter::Schedule(uint64_t ino) {
   if (inserted) it->second.first_change = now;
   it->second.due = now + options_.export_delay;
   it->second.attempts = 0;
+  failed_.erase(ino);
   if (it->second.running) it->second.rescheduled = true;
   pending_gauge_->Set(static_cast<double>(pending_.size()));
   cv_.notify_all();
@@ -89,6 +90,14 @@ Status Exporter::SyncNow(const std::set<uint64_t>& inos,
   if (!finished)
     return Status(ErrorCode::kUnavailable, std::to_string(pending_.size()) +
                                                " exports still pending (S3 unreachable?)", true);
+  size_t failed = 0;
+  std::string first;
+  for (const auto& [ino, why] : failed_) {
+    if (!inos.empty() && !inos.count(ino)) continue;
+    if (failed++ == 0) first = why;
+  }
+  if (failed > 0)
+    return Status(ErrorCode::kIo, std::to_string(failed) + " export(s) failed, first: " + first);
   return OkStatus();
 }
 
@@ -180,6 +189,7 @@ void Exporter::RunOne(uint64_t ino) {
   } else {
     if (!result.status.ok()) {
       failures_->Inc();
+      failed_[ino] = result.status.message();
       spdlog::error("export of inode {} failed: {}", ino, result.status.ToString());
     } else if (job) {
       exports_->Inc();

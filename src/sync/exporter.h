@@ -62,6 +62,8 @@ class Exporter {
   // Exports everything scheduled (ignoring the quiet window) and waits until the
   // queue is empty or only failed inodes remain. `inos` empty = all.
   // With a timeout, gives up (kUnavailable) when it passes; the work stays queued.
+  // Fails (kIo) when an export in scope failed for good (conflict, access
+  // denied, path too long, ...), naming the first error.
   Status SyncNow(const std::set<uint64_t>& inos = {},
                  std::optional<std::chrono::milliseconds> timeout = std::nullopt);
   size_t pending() const;
@@ -104,6 +106,8 @@ class Exporter {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::map<uint64_t, Pending> pending_;  // GUARDED_BY(mu_)
+  // Inodes whose last export failed for good (until they change again).
+  std::map<uint64_t, std::string> failed_;  // GUARDED_BY(mu_)
   int force_ = 0;                        // GUARDED_BY(mu_): >0 ignores the quiet window
   bool stopping_ = false;                // GUARDED_BY(mu_)
   int running_ = 0;                      // GUARDED_BY(mu_)
