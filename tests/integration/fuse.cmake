@@ -25,11 +25,11 @@ endfunction()
 
 stagefs_fuse_test(tree 300 "fuse;s3" rgw s3rver)
 stagefs_fuse_test(read 300 "fuse;s3" rgw s3rver)
-stagefs_fuse_test(refresh 180 "fuse;s3" rgw s3rver)
+stagefs_fuse_test(refresh 300 "fuse;s3" rgw s3rver)
 # Access denied needs a server that verifies signatures; the rest is
 # server-independent, so once is enough.
 stagefs_fuse_test(errors 300 "fuse;s3" rgw)
-stagefs_fuse_test(nfs_handles 180 "fuse;s3" rgw)
+stagefs_fuse_test(nfs_handles 300 "fuse;s3" rgw)
 # 1 GiB sequential read and a 100 MiB file: RGW only (s3rver is slow and keeps
 # everything on local disk).
 stagefs_fuse_test(large 1200 "fuse;s3;slow" rgw)
