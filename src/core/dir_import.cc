@@ -323,7 +323,10 @@ Status FileSystem::ImportDirectory(uint64_t dir_ino, const std::string& key_pref
       PosixAttrs a = DecodePosixAttrs(info.metadata, false, info.last_modified_ns,
                                       options_.defaults);
       meta::InodeRecord& r = child->rec;
-      r.kind = S_ISLNK(a.mode) ? meta::Kind::kSymlink : meta::Kind::kFile;
+      r.kind = S_ISLNK(a.mode)   ? meta::Kind::kSymlink
+               : S_ISREG(a.mode) ? meta::Kind::kFile
+                                 : meta::Kind::kSpecial;
+      r.rdev = a.rdev;
       r.mode = a.mode;
       r.uid = a.uid;
       r.gid = a.gid;

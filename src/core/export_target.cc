@@ -11,7 +11,7 @@ namespace {
 constexpr uint64_t kInlineLimit = 16 << 20;  // below: the export snapshots the bytes
 
 PosixAttrs AttrsOf(const meta::InodeRecord& r) {
-  return PosixAttrs{r.mode, r.uid, r.gid, r.mtime_ns, r.atime_ns};
+  return PosixAttrs{r.mode, r.uid, r.gid, r.mtime_ns, r.atime_ns, r.rdev};
 }
 
 }  // namespace
@@ -86,8 +86,8 @@ Result<std::optional<sync::ExportJob>> FileSystem::PrepareExport(uint64_t ino) {
     job.source_key = r.key.empty() ? "" : options_.prefix + r.key;
     job.content_changed = r.data_dirty || r.key.empty();
     job.size = r.size;
-    if (r.is_symlink()) {
-      job.inline_data = r.symlink_target;
+    if (r.is_symlink() || r.is_special()) {
+      job.inline_data = r.is_symlink() ? r.symlink_target : "";
       job.content_changed = true;
     }
   }

@@ -110,7 +110,8 @@ Attr FileSystem::AttrOf(const meta::InodeRecord& r) const {
   a.nlink = r.is_dir() ? 2 : 1;
   a.uid = r.uid;
   a.gid = r.gid;
-  a.size = r.is_symlink() ? r.symlink_target.size() : r.is_dir() ? 4096 : r.size;
+  a.size = r.is_symlink() ? r.symlink_target.size() : r.is_dir() ? 4096 : r.is_special() ? 0 : r.size;
+  a.rdev = r.rdev;
   a.atime_ns = r.atime_ns;
   a.mtime_ns = r.mtime_ns;
   a.ctime_ns = r.ctime_ns ? r.ctime_ns : r.mtime_ns;

@@ -52,6 +52,7 @@ struct Attr {
   int64_t atime_ns = 0;
   int64_t mtime_ns = 0;
   int64_t ctime_ns = 0;
+  uint64_t rdev = 0;
 };
 
 struct Entry {
@@ -136,7 +137,7 @@ class FileSystem final : public sync::ExportTarget {
   // are the kernel's (default_permissions); these enforce the rest of POSIX.
   Result<std::pair<Entry, OpenResult>> Create(uint64_t parent, const std::string& name,
                                               uint32_t mode, int flags, const Caller& caller);
-  Result<Entry> Mknod(uint64_t parent, const std::string& name, uint32_t mode,
+  Result<Entry> Mknod(uint64_t parent, const std::string& name, uint32_t mode, uint64_t rdev,
                       const Caller& caller);
   Result<Entry> Mkdir(uint64_t parent, const std::string& name, uint32_t mode,
                       const Caller& caller);

@@ -121,14 +121,22 @@ Result<std::pair<Entry, OpenResult>> FileSystem::Create(uint64_t parent, const s
 }
 
 Result<Entry> FileSystem::Mknod(uint64_t parent, const std::string& name, uint32_t mode,
-                                const Caller& caller) {
-  if (!S_ISREG(mode))
-    return Status(ErrorCode::kNotPermitted, "special files cannot be stored in S3");
+                                uint64_t rdev, const Caller& caller) {
+  uint32_t type = mode & S_IFMT;
+  if (type != S_IFREG && type != S_IFIFO && type != S_IFSOCK && type != S_IFCHR && type != S_IFBLK)
+    return Status(ErrorCode::kInvalidArgument, "unsupported file type");
   RETURN_IF_ERROR(CheckWritable());
   RETURN_IF_ERROR(EnsureListed(parent));
   std::unique_lock lock(mu_);
-  ASSIGN_OR_RETURN(Inode * n, NewChildLocked(FindLocked(parent), name, meta::Kind::kFile,
-                                              S_IFREG | (mode & 07777), caller));
+  // FIFOs, sockets and device nodes are empty objects whose file-permissions
+  // carry the type (devices also "file-rdev"); the kernel serves their I/O.
+  meta::Kind kind = type == S_IFREG ? meta::Kind::kFile : meta::Kind::kSpecial;
+  ASSIGN_OR_RETURN(Inode * n, NewChildLocked(FindLocked(parent), name, kind,
+                                              type | (mode & 07777), caller));
+  if (kind == meta::Kind::kSpecial && (type == S_IFCHR || type == S_IFBLK)) {
+    n->rec.rdev = rdev;
+    (void)PersistLocked(n->rec);
+  }
   return EntryOfLocked(*n);
 }
 

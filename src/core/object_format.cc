@@ -88,7 +88,9 @@ PosixAttrs DecodePosixAttrs(const s3::UserMetadata& md, bool is_dir_marker,
     uint32_t mode = static_cast<uint32_t>(*m);
     uint32_t t = mode & S_IFMT;
     if (t == 0) t = type;  // permission bits only
-    bool dir_ok = is_dir_marker ? t == S_IFDIR : (t == S_IFREG || t == S_IFLNK);
+    bool dir_ok = is_dir_marker ? t == S_IFDIR
+                                : (t == S_IFREG || t == S_IFLNK || t == S_IFIFO ||
+                                   t == S_IFSOCK || t == S_IFCHR || t == S_IFBLK);
     if (!dir_ok) return false;
     a.mode = t | (mode & 07777);
     return true;
@@ -114,6 +116,8 @@ PosixAttrs DecodePosixAttrs(const s3::UserMetadata& md, bool is_dir_marker,
     }
   }
   a.atime_ns = a.mtime_ns;
+  if (const std::string* v = Find(md, "file-rdev"))
+    if (auto r = ParseUint(*v)) a.rdev = *r;
   if (const std::string* v = Find(md, "file-atime"))
     if (auto t = ParseTime(*v)) a.atime_ns = *t;
   return a;
@@ -122,13 +126,15 @@ PosixAttrs DecodePosixAttrs(const s3::UserMetadata& md, bool is_dir_marker,
 s3::UserMetadata EncodePosixAttrs(const PosixAttrs& attrs) {
   char mode[16];
   std::snprintf(mode, sizeof(mode), "%07o", attrs.mode);
-  return {
+  s3::UserMetadata md = {
       {"file-owner", std::to_string(attrs.uid)},
       {"file-group", std::to_string(attrs.gid)},
       {"file-permissions", mode},
       {"file-mtime", std::to_string(attrs.mtime_ns) + "ns"},
       {"file-atime", std::to_string(attrs.atime_ns) + "ns"},
   };
+  if (S_ISCHR(attrs.mode) || S_ISBLK(attrs.mode)) md["file-rdev"] = std::to_string(attrs.rdev);
+  return md;
 }
 
 size_t UserMetadataSize(const s3::UserMetadata& md) {

@@ -30,6 +30,7 @@ struct PosixAttrs {
   uint32_t gid = 0;
   int64_t mtime_ns = 0;
   int64_t atime_ns = 0;
+  uint64_t rdev = 0;  // device nodes ("file-rdev", a stagefs extension)
 };
 
 // Decodes attributes from user metadata. `is_dir_marker` selects the default

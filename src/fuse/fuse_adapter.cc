@@ -45,6 +45,7 @@ struct stat ToStat(const core::Attr& a) {
   st.st_atim = ToTimespec(a.atime_ns);
   st.st_mtim = ToTimespec(a.mtime_ns);
   st.st_ctim = ToTimespec(a.ctime_ns);
+  st.st_rdev = static_cast<dev_t>(a.rdev);
   return st;
 }
 
@@ -347,8 +348,8 @@ void OpSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
   fuse_reply_attr(req, &st, self->options.attr_timeout);
 }
 
-void OpMknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t) {
-  ReplyEntryOr(req, Impl::From(req)->fs->Mknod(parent, name, mode, CallerOf(req)));
+void OpMknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev) {
+  ReplyEntryOr(req, Impl::From(req)->fs->Mknod(parent, name, mode, rdev, CallerOf(req)));
 }
 void OpMkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
   ReplyEntryOr(req, Impl::From(req)->fs->Mkdir(parent, name, mode, CallerOf(req)));

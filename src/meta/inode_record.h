@@ -13,7 +13,9 @@ namespace stagefs::meta {
 
 inline constexpr uint64_t kRootIno = 1;
 
-enum class Kind : int { kFile = 0, kDirectory = 1, kSymlink = 2 };
+// kSpecial: a FIFO, socket or device node (the type is in `mode`), stored as an
+// empty object whose file-permissions carry the type.
+enum class Kind : int { kFile = 0, kDirectory = 1, kSymlink = 2, kSpecial = 3 };
 
 enum class ExportState : int { kClean = 0, kPending = 1, kExporting = 2, kFailed = 3 };
 
@@ -33,6 +35,7 @@ struct InodeRecord {
   int64_t mtime_ns = 0;
   int64_t ctime_ns = 0;
   std::string symlink_target;
+  uint64_t rdev = 0;  // device nodes
 
   // Identity of the object in S3 this inode was last synchronised with. `key` is
   // relative to the mount prefix ("a/b.txt", "dir/" for markers); empty when
@@ -66,6 +69,7 @@ struct InodeRecord {
   bool is_dir() const { return kind == Kind::kDirectory; }
   bool is_file() const { return kind == Kind::kFile; }
   bool is_symlink() const { return kind == Kind::kSymlink; }
+  bool is_special() const { return kind == Kind::kSpecial; }
 };
 
 }  // namespace stagefs::meta

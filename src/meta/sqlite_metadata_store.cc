@@ -18,7 +18,7 @@ CREATE TABLE IF NOT EXISTS inodes(
   storage_class TEXT, has_marker INTEGER, dir_listed INTEGER, dir_listed_at INTEGER,
   data_dirty INTEGER, meta_dirty INTEGER, export_state INTEGER, export_error TEXT,
   dirty_since INTEGER, fully_resident INTEGER, last_access INTEGER, last_validated INTEGER,
-  origin_path BLOB, origin_key BLOB);
+  origin_path BLOB, origin_key BLOB, rdev INTEGER);
 CREATE TABLE IF NOT EXISTS extents(ino INTEGER NOT NULL, start INTEGER NOT NULL,
   end INTEGER NOT NULL, PRIMARY KEY(ino, start)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS import_failures(key BLOB PRIMARY KEY, reason TEXT);
@@ -76,7 +76,7 @@ class SqliteMetadataStore final : public MetadataStore {
     put_ = std::make_unique<Stmt>(
         db_,
         "INSERT OR REPLACE INTO inodes VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
-        "?,?,?,?,?,?)");
+        "?,?,?,?,?,?,?)");
     del_ = std::make_unique<Stmt>(db_, "DELETE FROM inodes WHERE ino=?");
     return OkStatus();
   }
@@ -120,6 +120,7 @@ class SqliteMetadataStore final : public MetadataStore {
       r.last_validated_ns = s.Int(c++);
       r.origin_path = s.Str(c++);
       r.origin_key = s.Str(c++);
+      r.rdev = s.Int(c++);
       fn(std::move(r));
     }
     return rc == SQLITE_DONE ? OkStatus() : Error("loading inodes");
@@ -163,6 +164,7 @@ class SqliteMetadataStore final : public MetadataStore {
     s.Bind(30, r.last_validated_ns);
     s.Bind(31, r.origin_path);
     s.Bind(32, r.origin_key);
+    s.Bind(33, r.rdev);
     int rc = s.Step();
     s.Reset();
     if (rc != SQLITE_DONE) return Error("writing inode " + std::to_string(r.ino));
