@@ -20,6 +20,7 @@ void FileSystem::StartBackground() {
 }
 
 void FileSystem::StopBackground() {
+  stopping_imports_ = true;
   {
     std::lock_guard lock(bg_thread_mu_);
     bg_stop_ = true;

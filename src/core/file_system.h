@@ -299,6 +299,7 @@ class FileSystem final : public sync::ExportTarget {
   std::condition_variable bg_cv_;
   int bg_pending_ = 0;  // GUARDED_BY(bg_mu_)
   std::set<uint64_t> importing_;  // GUARDED_BY(bg_mu_): file imports queued or running
+  std::atomic<bool> stopping_imports_{false};
 
   Counter* cache_hits_;
   Counter* cache_misses_;

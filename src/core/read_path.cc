@@ -239,6 +239,7 @@ void FileSystem::ScheduleImport(uint64_t ino) {
 }
 
 void FileSystem::ImportFile(uint64_t ino) {
+  if (stopping_imports_) return;  // unmounting: imports are only an optimisation
   std::string key, etag;
   uint64_t size;
   {

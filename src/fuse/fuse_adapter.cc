@@ -531,7 +531,9 @@ Status FuseAdapter::Mount() {
 Status FuseAdapter::Run() {
   struct fuse_loop_config* cfg = fuse_loop_cfg_create();
   fuse_loop_cfg_set_max_threads(cfg, impl_->options.max_threads);
-  fuse_loop_cfg_set_idle_threads(cfg, 8);
+  // Keep workers around: creating a thread per request costs more than the
+  // request itself on small machines.
+  fuse_loop_cfg_set_idle_threads(cfg, impl_->options.max_threads);
   int rc = fuse_session_loop_mt(impl_->se, cfg);
   fuse_loop_cfg_destroy(cfg);
   impl_->notifier.SetSession(nullptr);

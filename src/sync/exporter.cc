@@ -140,15 +140,26 @@ void Exporter::RunOne(uint64_t ino) {
     // Bytes we do not hold locally: copied server-side when possible, otherwise
     // fetched first so the upload has them.
     bool copy_ok = upload_part_copy_ && job->size >= options_.multipart_threshold;
-    bool need_fetch = !copy_ok;
-    if (copy_ok) {
+    // Only the missing bytes of parts that must be uploaded are fetched; the
+    // other parts are copied server-side.
+    std::vector<std::pair<uint64_t, uint64_t>> fetch;
+    if (!copy_ok) {
+      fetch = job->missing;
+    } else {
       uint64_t ps = PartSize(job->size, options_.min_part_size);
-      for (const auto& [ms, me] : job->modified)
-        for (const auto& [xs, xe] : job->missing)
-          if (ms / ps <= (xe - 1) / ps && xs / ps <= (me - 1) / ps) need_fetch = true;
+      for (const auto& [xs, xe] : job->missing) {
+        for (uint64_t p = xs / ps; p <= (xe - 1) / ps; ++p) {
+          uint64_t s = p * ps, e = std::min(job->size, s + ps);
+          bool modified = false;
+          for (const auto& [ms, me] : job->modified) modified |= ms < e && s < me;
+          if (modified) fetch.emplace_back(std::max(xs, s), std::min(xe, e));
+        }
+      }
     }
-    if (need_fetch) {
-      Status st = target_->FetchMissing(ino, *job);
+    if (!fetch.empty()) {
+      ExportJob partial = *job;
+      partial.missing = std::move(fetch);
+      Status st = target_->FetchMissing(ino, partial);
       if (!st.ok()) {
         result.status = st;
         job.reset();
