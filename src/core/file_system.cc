@@ -108,6 +108,7 @@ Attr FileSystem::AttrOf(const meta::InodeRecord& r) const {
   a.ino = r.ino;
   a.mode = r.mode;
   a.nlink = r.is_dir() ? 2 : 1;
+  if (r.parent == 0 && r.ino != meta::kRootIno) a.nlink = 0;  // unlinked, still open
   a.uid = r.uid;
   a.gid = r.gid;
   a.size = r.is_symlink() ? r.symlink_target.size() : r.is_dir() ? 4096 : r.is_special() ? 0 : r.size;
