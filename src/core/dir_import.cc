@@ -211,11 +211,7 @@ Status FileSystem::ImportDirectory(uint64_t dir_ino, const std::string& key_pref
     if (marker_head && marker_head->ok) {
       PosixAttrs a = DecodePosixAttrs(marker_head->info.metadata, true,
                                       marker_head->info.last_modified_ns, options_.defaults);
-      dir->rec.mode = a.mode;
-      dir->rec.uid = a.uid;
-      dir->rec.gid = a.gid;
-      dir->rec.mtime_ns = a.mtime_ns;
-      dir->rec.atime_ns = a.atime_ns;
+      ApplyPosixAttrs(a, &dir->rec);
       dir->rec.etag = marker_head->info.etag;
     }
     if (marker) dir->rec.has_marker = true;
@@ -303,11 +299,7 @@ Status FileSystem::ImportDirectory(uint64_t dir_ino, const std::string& key_pref
           if (m != dir_markers.end()) {
             PosixAttrs a = DecodePosixAttrs(m->second.metadata, true, m->second.last_modified_ns,
                                             options_.defaults);
-            child->rec.mode = a.mode;
-            child->rec.uid = a.uid;
-            child->rec.gid = a.gid;
-            child->rec.mtime_ns = child->rec.ctime_ns = a.mtime_ns;
-            child->rec.atime_ns = a.atime_ns;
+            ApplyPosixAttrs(a, &child->rec);
             child->rec.etag = m->second.etag;
             child->rec.has_marker = true;
           }
@@ -326,13 +318,7 @@ Status FileSystem::ImportDirectory(uint64_t dir_ino, const std::string& key_pref
       r.kind = S_ISLNK(a.mode)   ? meta::Kind::kSymlink
                : S_ISREG(a.mode) ? meta::Kind::kFile
                                  : meta::Kind::kSpecial;
-      r.rdev = a.rdev;
-      r.mode = a.mode;
-      r.uid = a.uid;
-      r.gid = a.gid;
-      r.mtime_ns = a.mtime_ns;
-      r.atime_ns = a.atime_ns;
-      r.ctime_ns = a.mtime_ns;
+      ApplyPosixAttrs(a, &r);
       r.size = info.size;
       r.symlink_target = h->second.symlink_target;
       SetKeyLocked(child, rel_prefix + name);

@@ -103,6 +103,16 @@ FileSystem::Inode* FileSystem::FindLocked(uint64_t ino) {
   return it == inodes_.end() ? nullptr : it->second.get();
 }
 
+Result<std::pair<FileSystem::Inode*, FileSystem::Inode*>> FileSystem::ChildLocked(
+    uint64_t parent, const std::string& name) {
+  Inode* dir = FindLocked(parent);
+  if (!dir) return Status(ErrorCode::kNotFound, "stale directory");
+  auto it = dir->children.find(name);
+  Inode* child = it == dir->children.end() ? nullptr : FindLocked(it->second);
+  if (!child) return Status(ErrorCode::kNotFound, "no such entry");
+  return std::make_pair(dir, child);
+}
+
 Attr FileSystem::AttrOf(const meta::InodeRecord& r) const {
   Attr a;
   a.ino = r.ino;
@@ -181,12 +191,8 @@ Result<Entry> FileSystem::Lookup(uint64_t parent, const std::string& name) {
   if (name.size() > 255) return Status(ErrorCode::kNameTooLong, "name longer than 255 bytes");
   RETURN_IF_ERROR(EnsureListed(parent));
   std::unique_lock lock(mu_);
-  Inode* dir = FindLocked(parent);
-  if (!dir) return Status(ErrorCode::kNotFound, "stale directory");
-  auto it = dir->children.find(name);
-  if (it == dir->children.end()) return Status(ErrorCode::kNotFound, "no such entry");
-  Inode* child = FindLocked(it->second);
-  if (!child) return Status(ErrorCode::kNotFound, "no such entry");
+  ASSIGN_OR_RETURN(auto found, ChildLocked(parent, name));
+  Inode* child = found.second;
   child->nlookup++;
   return EntryOfLocked(*child);
 }

@@ -218,6 +218,8 @@ class FileSystem final : public sync::ExportTarget {
 
   // Namespace helpers; *Locked functions require mu_.
   Inode* FindLocked(uint64_t ino);
+  // The directory `parent` and its child `name`, or kNotFound.
+  Result<std::pair<Inode*, Inode*>> ChildLocked(uint64_t parent, const std::string& name);
   Attr AttrOf(const meta::InodeRecord& r) const;
   Entry EntryOfLocked(Inode& inode);
   std::string PathOfLocked(uint64_t ino);  // relative to the mount root, no leading '/'

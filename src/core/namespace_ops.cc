@@ -199,11 +199,8 @@ Status FileSystem::Unlink(uint64_t parent, const std::string& name) {
   RETURN_IF_ERROR(CheckWritable());
   RETURN_IF_ERROR(EnsureListed(parent));
   std::unique_lock lock(mu_);
-  Inode* dir = FindLocked(parent);
-  if (!dir) return Status(ErrorCode::kNotFound, "stale directory");
-  auto it = dir->children.find(name);
-  if (it == dir->children.end()) return Status(ErrorCode::kNotFound, "no such entry");
-  Inode* child = FindLocked(it->second);
+  ASSIGN_OR_RETURN(auto found, ChildLocked(parent, name));
+  auto [dir, child] = found;
   if (child->rec.is_dir()) return Status(ErrorCode::kIsDirectory, "is a directory");
   DetachLocked(dir, name, child);
   return OkStatus();

@@ -39,6 +39,18 @@ struct PosixAttrs {
 PosixAttrs DecodePosixAttrs(const s3::UserMetadata& md, bool is_dir_marker,
                             int64_t last_modified_ns, const PosixDefaults& defaults);
 
+// Copies decoded attributes into the fields of an inode-like record (mode,
+// owner, group, times; ctime follows mtime, as S3 has no ctime).
+template <typename Record>
+void ApplyPosixAttrs(const PosixAttrs& a, Record* r) {
+  r->mode = a.mode;
+  r->uid = a.uid;
+  r->gid = a.gid;
+  r->mtime_ns = r->ctime_ns = a.mtime_ns;
+  r->atime_ns = a.atime_ns;
+  r->rdev = a.rdev;
+}
+
 // Encodes attributes in the AWS convention.
 s3::UserMetadata EncodePosixAttrs(const PosixAttrs& attrs);
 

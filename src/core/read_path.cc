@@ -102,10 +102,7 @@ Status FileSystem::Revalidate(uint64_t ino, bool* changed) {
   if (head->etag != etag) {
     PosixAttrs a = DecodePosixAttrs(head->metadata, false, head->last_modified_ns,
                                     options_.defaults);
-    r.mode = a.mode;
-    r.uid = a.uid;
-    r.gid = a.gid;
-    r.mtime_ns = r.ctime_ns = a.mtime_ns;
+    ApplyPosixAttrs(a, &r);
     r.size = r.remote_size = head->size;
     r.etag = head->etag;
     r.version_id = head->version_id;
