@@ -77,6 +77,10 @@ int SyncPath(const std::string& path, const std::string& mountpoint) {
   }
   if (rc != 0) {
     std::cerr << "stagefs: sync of " << path << " failed: " << std::strerror(err) << "\n";
+    nlohmann::json s;
+    if (ReadStatus(mountpoint, &s) && s.contains("export_failures"))
+      for (const auto& f : s["export_failures"])
+        std::cerr << "  " << f.value("path", "?") << ": " << f.value("error", "?") << "\n";
     return 1;
   }
   return 0;

@@ -268,6 +268,12 @@ Status FileSystem::ImportDirectory(uint64_t dir_ino, const std::string& key_pref
       Inode* child = c == dir->children.end() ? nullptr : FindLocked(c->second);
       auto h = headed.find(name);
       bool want_dir = l.is_dir;
+      if (!child) {
+        // An object we already account for elsewhere (unlinked with its delete
+        // pending, or renamed away and not yet moved) must not come back.
+        auto owner = objects_by_key_.find(rel_prefix + name + (want_dir ? "/" : ""));
+        if (owner != objects_by_key_.end()) continue;
+      }
       if (child && child->rec.is_dir() != want_dir) {
         if (child->rec.data_dirty || child->rec.meta_dirty) continue;  // local wins until export
         child->rec.parent = 0;

@@ -29,6 +29,7 @@ Result<std::optional<sync::ExportJob>> FileSystem::PrepareExport(uint64_t ino) {
     job.kind = sync::ExportJob::Kind::kDelete;
     job.key = options_.prefix + r.key;
     job.expect_etag = r.etag;
+    r.export_state = meta::ExportState::kExporting;  // a put to the same key waits
     return std::optional<sync::ExportJob>(std::move(job));
   }
   if (ino == meta::kRootIno) return std::optional<sync::ExportJob>();  // the prefix itself
@@ -104,9 +105,17 @@ Result<std::optional<sync::ExportJob>> FileSystem::PrepareExport(uint64_t ino) {
   if (occupant == n || !occupant) {
     job.dest_etag = occupant ? r.etag : "";  // overwrite our object, or create
   } else if (occupant->rec.parent == 0) {
-    // An unlinked file whose delete is pending: overwrite it instead.
+    // An unlinked file whose delete is pending. A delete already running must
+    // finish first (it checks the ETag and then deletes; our commit must not
+    // land in between). Otherwise take its place: overwrite, do not delete.
+    if (occupant->rec.export_state == meta::ExportState::kExporting)
+      return Status(ErrorCode::kUnavailable, "waiting for the delete of " + rel + " to finish",
+                    /*retryable=*/true);
     job.dest_etag = occupant->rec.etag;
-    job.dest_may_be_absent = true;  // its delete may be running right now
+    SetKeyLocked(occupant, "");
+    occupant->rec.export_state = meta::ExportState::kClean;
+    (void)PersistLocked(occupant->rec);
+    MaybeEraseLocked(occupant);
   } else {
     // A renamed inode whose object has not moved yet (e.g. a<->b): it has to
     // move to a temporary key first.

@@ -72,6 +72,16 @@ std::string FileSystem::MountStatusJson() {
   j["cache_hits"] = cache_hits_->value();
   j["cache_misses"] = cache_misses_->value();
   j["pending_exports"] = exporter_ ? exporter_->pending() : 0;
+  nlohmann::json failed = nlohmann::json::array();
+  {
+    std::shared_lock lock(mu_);
+    for (const auto& [ino, n] : inodes_) {
+      if (n->rec.export_state != meta::ExportState::kFailed || failed.size() >= 100) continue;
+      std::string path = n->rec.origin_path.empty() ? "/" + PathOfLocked(ino) : n->rec.origin_path;
+      failed.push_back({{"path", path}, {"error", n->rec.export_error}});
+    }
+  }
+  j["export_failures"] = failed;
   j["pid"] = ::getpid();
   return j.dump(2);
 }

@@ -60,13 +60,13 @@ WEIGHTS = {
 # object was unlinked or renamed away but not yet exported fails the export
 # ("Conflict"), leaves the key missing or stale and .stagefs-tmp/ leftovers.
 # BUG (RENAME_EXCHANGE): exchanging two exported files fails both exports.
-KNOWN_BAD = {"chmod", "rename", "rename_noreplace", "rename_exchange"}
+KNOWN_BAD = set()  # all fixed; see git history for the bugs these notes described
 # BUG (second removal of a re-created name): unlink f (exported), create f,
 # unlink f again, all before an export: the object f stays in the bucket (and
 # comes back on a fresh mount); creating f once more then fails its export
 # with 412. The same with rmdir/mkdir of a directory marker. Until it is
 # fixed the green runs sync the mount before every unlink and rmdir.
-SETTLE = ("unlink", "rmdir")
+SETTLE = ()
 NO_RELIST = ("--refresh-interval", "3600")
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -430,9 +430,6 @@ class DifferentialSlow(DifferentialBase):
 class DifferentialAllOps(DifferentialBase):
     """Every operation, chmod and renames included: fails today."""
 
-    # BUG: see KNOWN_BAD above (ETag after CopyObject; rename onto an unexported
-    # removal; RENAME_EXCHANGE). Remove expectedFailure once they are fixed.
-    @unittest.expectedFailure
     def test_all_ops_export_delay_60(self):
         self.run_differential(60, ops=2000, known_bad=())
 
