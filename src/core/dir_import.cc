@@ -294,6 +294,8 @@ Status FileSystem::ImportDirectory(uint64_t dir_ino, const std::string& key_pref
         child->rec.name = name;
         inodes_[*ino] = std::move(fresh);
         dir->children[name] = *ino;
+        // The kernel may hold a negative entry for the name from before.
+        if (!first_listing) invalidate.emplace_back(dir_ino, name);
         if (want_dir) {
           child->rec.kind = meta::Kind::kDirectory;
           child->rec.mode = S_IFDIR | options_.defaults.dir_mode;

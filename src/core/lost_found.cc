@@ -48,9 +48,12 @@ bool FileSystem::InLostFoundLocked(const Inode* n) {
 
 void FileSystem::MoveToLostFoundLocked(Inode* n, const std::string& reason,
                                        std::vector<std::pair<uint64_t, std::string>>* invalidate) {
+  bool existed = FindLocked(meta::kRootIno)->children.count(kLostFoundName) > 0;
   Inode* lf = LostFoundDirLocked();
   Inode* dir = FindLocked(n->rec.parent);
   if (!lf || !dir) return;
+  // A lookup before it existed left a negative entry in the kernel.
+  if (!existed && invalidate) invalidate->emplace_back(meta::kRootIno, kLostFoundName);
   meta::InodeRecord& r = n->rec;
   r.origin_path = "/" + PathOfLocked(r.ino);
   r.origin_key = options_.prefix + (r.key.empty() ? RelKeyOfLocked(r.ino) : r.key);

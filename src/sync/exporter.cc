@@ -295,7 +295,10 @@ ExportResult Exporter::PutSmall(const ExportJob& job) {
 
 ExportResult Exporter::CopyMetadata(const ExportJob& job) {
   // CopyObject has no If-None-Match, and Ceph RGW 16 ignores
-  // x-amz-copy-source-if-match: check the destination explicitly.
+  // x-amz-copy-source-if-match: check the source (a rename copies what the
+  // inode last saw, not whatever is there now) and the destination explicitly.
+  if (job.key != job.source_key)
+    if (auto c = CheckBeforeCommit(job.source_key, job.source_etag)) return *c;
   if (auto c = CheckBeforeCommit(job.key, job.dest_etag, job.dest_may_be_absent)) return *c;
   auto r = client_->CopyObject({.bucket = options_.bucket, .key = job.key,
                                 .source_bucket = options_.bucket, .source_key = job.source_key,

@@ -104,6 +104,8 @@ ExportResult Exporter::PutMultipart(const ExportJob& job) {
                           : first_error;
     return abort(out);
   }
+  if (copied_any && job.source_key != job.key)
+    if (auto c = CheckBeforeCommit(job.source_key, job.source_etag)) return abort(*c);
   if (auto c = CheckBeforeCommit(job.key, job.dest_etag, job.dest_may_be_absent)) return abort(*c);
   auto r = client_->CompleteMultipartUpload(
       {.bucket = options_.bucket, .key = job.key, .upload_id = upload_id, .parts = done});

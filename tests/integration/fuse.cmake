@@ -33,3 +33,4 @@ stagefs_fuse_test(nfs_handles 300 "fuse;s3" rgw)
 # 1 GiB sequential read and a 100 MiB file: RGW only (s3rver is slow and keeps
 # everything on local disk).
 stagefs_fuse_test(large 1200 "fuse;s3;slow" rgw)
+stagefs_fuse_test(sync 300 "fuse;s3" rgw)
