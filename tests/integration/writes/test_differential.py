@@ -49,24 +49,16 @@ WEIGHTS = {
     "rename_noreplace": 2, "rename_exchange": 2, "unlink": 6, "mkdir": 8, "rmdir": 6,
     "chmod": 6, "symlink": 5, "fsync": 2, "sync": 0.4, "bigtruncate": 0.25,
 }
-# Operations left out of the green runs because of known stagefs bugs
-# (reproductions in test_export_races.py):
-# BUG (ETag after CopyObject): the ETag stagefs records from a CopyObject
-# (chmod/chown/utime and every rename of an exported file) is unquoted, while
-# HEAD returns it quoted. The next export of that object then fails with a
-# false "Conflict: ... was changed in S3" (the bucket keeps the old bytes), and
-# an unlink or rename-away silently leaves the old object in the bucket.
-# BUG (rename onto an unexported removal): renaming onto a name whose exported
-# object was unlinked or renamed away but not yet exported fails the export
-# ("Conflict"), leaves the key missing or stale and .stagefs-tmp/ leftovers.
-# BUG (RENAME_EXCHANGE): exchanging two exported files fails both exports.
-KNOWN_BAD = set()  # all fixed; see git history for the bugs these notes described
-# BUG (second removal of a re-created name): unlink f (exported), create f,
-# unlink f again, all before an export: the object f stays in the bucket (and
-# comes back on a fresh mount); creating f once more then fails its export
-# with 412. The same with rmdir/mkdir of a directory marker. Until it is
-# fixed the green runs sync the mount before every unlink and rmdir.
+# Operations left out of the green runs because of known stagefs bugs (none
+# today). The bugs this run found (ETag after CopyObject, rename onto an
+# unexported removal, RENAME_EXCHANGE, second removal of a re-created name)
+# are regression tests in test_export_races.py.
+KNOWN_BAD = set()
+# Operations before which the mount is synced, to keep a known bug out of the
+# way (none today).
 SETTLE = ()
+# The differential runs do not re-list (the re-list resurrection bug has its
+# own regression test in test_export_races.py).
 NO_RELIST = ("--refresh-interval", "3600")
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -291,7 +283,7 @@ class DifferentialBase(wharness.WriteTestCase):
     def run_differential(self, export_delay, ops=None, remount_mid_run=False, settle=(),
                          known_bad=KNOWN_BAD):
         """settle: operations before which the mount is synced (`stagefs sync`);
-        see the BUG notes at KNOWN_BAD and SETTLE."""
+        see KNOWN_BAD and SETTLE."""
         seed = int(os.environ.get("STAGEFS_SEED") or random.SystemRandom().randrange(2**32))
         n_ops = int(os.environ.get("STAGEFS_DIFF_OPS") or ops or self.default_ops)
         exclude = set(filter(None, os.environ.get("STAGEFS_DIFF_EXCLUDE", "").split(","))) | set(known_bad)
@@ -304,8 +296,8 @@ class DifferentialBase(wharness.WriteTestCase):
         ref_root = tempfile.mkdtemp(prefix="stagefs-ref-", dir="/tmp")
         self.addCleanup(shutil.rmtree, ref_root, True)
         bucket = self.bucket("diff")
-        # BUG (re-list resurrects unlinked files): a periodic re-list between an
-        # unlink and its export shows the file again; no re-list in these runs.
+        # A periodic re-list between an unlink and its export used to show the
+        # file again (now a regression test of its own); no re-list in these runs.
         m = self.mount_rw(bucket, export_delay, extra=NO_RELIST)
         gen = Generator(seed, Reference(ref_root), exclude)
         log, op_names = [], []
@@ -428,7 +420,7 @@ class DifferentialSlow(DifferentialBase):
 
 
 class DifferentialAllOps(DifferentialBase):
-    """Every operation, chmod and renames included: fails today."""
+    """Every operation, chmod and renames included, with KNOWN_BAD ignored."""
 
     def test_all_ops_export_delay_60(self):
         self.run_differential(60, ops=2000, known_bad=())

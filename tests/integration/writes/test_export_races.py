@@ -2,8 +2,8 @@
 
 Each test is a short, deterministic sequence with --export-delay 60 (so
 nothing is exported except at the explicit `stagefs sync`), followed by a
-check of the bucket through awscli. The ones marked expectedFailure fail
-today; each carries a "BUG:" note. Remove the decorator once it is fixed.
+check of the bucket through awscli. Each "Was a bug" note says what the test
+caught before the fix; they stay as regression tests.
 """
 
 import ctypes
@@ -61,7 +61,7 @@ class ExportBugs(wharness.WriteTestCase):
         self.assertBucket({"f": b"new"})
 
     # -- known bugs
-    # BUG: the ETag recorded after a CopyObject (chmod) is unquoted while HEAD
+    # Was a bug: the ETag recorded after a CopyObject (chmod) is unquoted while HEAD
     # returns it quoted: the next export fails with a false "Conflict: s3://B/f
     # was changed in S3", ExportState=failed, and the bucket keeps "old".
     def test_chmod_then_write(self):
@@ -73,7 +73,7 @@ class ExportBugs(wharness.WriteTestCase):
         self.sync()
         self.assertBucket({"f": b"new"})
 
-    # BUG: same root cause: the delete's ETag check (HEAD) does not match the
+    # Was a bug: same root cause: the delete's ETag check (HEAD) does not match the
     # unquoted ETag, so the unlink is treated as "rewritten in S3" and the object
     # silently stays in the bucket (no failure is counted either).
     def test_chmod_then_unlink(self):
@@ -85,7 +85,7 @@ class ExportBugs(wharness.WriteTestCase):
         self.sync()
         self.assertBucket({})
 
-    # BUG: same root cause through a rename (CopyObject): renaming an exported
+    # Was a bug: same root cause through a rename (CopyObject): renaming an exported
     # file and then writing it fails the export of the new contents.
     def test_rename_then_write(self):
         put(self.p("f"), b"old")
@@ -96,7 +96,7 @@ class ExportBugs(wharness.WriteTestCase):
         self.sync()
         self.assertBucket({"g": b"new"})
 
-    # BUG: rename onto a name whose exported object was unlinked but not yet
+    # Was a bug: rename onto a name whose exported object was unlinked but not yet
     # exported: the export fails ("Conflict"), the bucket keeps g and loses f.
     def test_unlink_then_rename_onto(self):
         put(self.p("f"), b"old")
@@ -107,7 +107,7 @@ class ExportBugs(wharness.WriteTestCase):
         self.sync()
         self.assertBucket({"f": b"gee"})
 
-    # BUG: f -> h then g -> f before an export: the parked copy stays under
+    # Was a bug: f -> h then g -> f before an export: the parked copy stays under
     # .stagefs-tmp/, f is missing and g is stale in the bucket.
     def test_rename_away_then_rename_onto(self):
         put(self.p("f"), b"old")
@@ -118,7 +118,7 @@ class ExportBugs(wharness.WriteTestCase):
         self.sync()
         self.assertBucket({"f": b"gee", "h": b"old"})
 
-    # BUG: renameat2(RENAME_EXCHANGE) of two exported files: both exports fail
+    # Was a bug: renameat2(RENAME_EXCHANGE) of two exported files: both exports fail
     # with "Conflict", .stagefs-tmp/<ino>-<seq> objects are left behind.
     def test_rename_exchange_exported(self):
         put(self.p("a"), b"aaa")
@@ -129,7 +129,7 @@ class ExportBugs(wharness.WriteTestCase):
         self.sync()
         self.assertBucket({"a": b"b", "b": b"aaa"})
 
-    # BUG: unlink f (exported), create f, unlink f again before an export:
+    # Was a bug: unlink f (exported), create f, unlink f again before an export:
     # the object f stays in the bucket (a fresh mount shows it again).
     def test_unlink_create_unlink(self):
         put(self.p("f"), b"1")
@@ -140,7 +140,7 @@ class ExportBugs(wharness.WriteTestCase):
         self.sync()
         self.assertBucket({})
 
-    # BUG: the same with directories: mkdir d, sync, rmdir d, mkdir d, rmdir d,
+    # Was a bug: the same with directories: mkdir d, sync, rmdir d, mkdir d, rmdir d,
     # mkdir d: the new marker's export fails with 412 (If-None-Match).
     def test_rmdir_mkdir_rmdir_mkdir(self):
         os.mkdir(self.p("d"))
@@ -151,7 +151,7 @@ class ExportBugs(wharness.WriteTestCase):
         self.sync()
         self.assertBucket({"d/": b""})
 
-    # BUG: an unlinked file whose delete is not exported yet comes back in the
+    # Was a bug: an unlinked file whose delete is not exported yet comes back in the
     # directory listing after a periodic re-list (here --refresh-interval 1).
     def test_relist_does_not_resurrect_unlinked_file(self):
         m = self.mount_rw(self.bucket("relist"), 60, extra=("--refresh-interval", "1"))
@@ -163,7 +163,7 @@ class ExportBugs(wharness.WriteTestCase):
         wharness.time.sleep(4)
         self.assertEqual(os.listdir(m.path("d")), [], "d/x came back after a re-list")
 
-    # BUG: `stagefs sync` exits 0 although an export failed (ExportState: failed
+    # Was a bug: `stagefs sync` exits 0 although an export failed (ExportState: failed
     # in user.stagefs.status, stagefs_export_failures_total > 0).
     def test_sync_reports_failed_export(self):
         put(self.p("f"), b"old")
