@@ -336,6 +336,8 @@ class OwnRgw:
     def down(self):
         subprocess.run([os.path.join(REPO, "scripts", "testbed", "rgw-down"), self.dir],
                        capture_output=True, timeout=120)
+        # rgw-down leaves what it did not create (our restart.log).
+        harness.shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def need_server_or_skip():
