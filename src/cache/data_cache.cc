@@ -255,10 +255,4 @@ uint64_t DataCache::ResidentBytes(uint64_t ino) {
   return EntryLocked(ino).extents.TotalBytes();
 }
 
-Result<int> DataCache::OpenForRead(uint64_t ino) {
-  int fd = ::open(PathOf(ino).c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus("opening cache file", errno);
-  return fd;
-}
-
 }  // namespace stagefs::cache

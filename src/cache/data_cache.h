@@ -51,8 +51,6 @@ class DataCache {
   uint64_t used_bytes() const { return used_.load(); }
   // The path of the cache file (for streaming uploads by fd).
   std::string PathOf(uint64_t ino) const;
-  // An fd for reading the cache file; caller closes it.
-  Result<int> OpenForRead(uint64_t ino);
 
  private:
   struct Entry {
