@@ -49,6 +49,9 @@ void FileSystem::ChangedLocked(Inode* n, bool data) {
   meta::InodeRecord& r = n->rec;
   if (data) r.data_dirty = true;
   else r.meta_dirty = true;
+  // Writing is an access: the expiration clock starts when the data was last
+  // written or read, not at the epoch (which would evict it right after export).
+  if (data) r.last_access_ns = clock_->WallNanos();
   if (r.export_state != meta::ExportState::kExporting) r.export_state = meta::ExportState::kPending;
   r.dirty_since_ns = clock_->WallNanos();
   n->change_seq++;

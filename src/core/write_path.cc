@@ -84,7 +84,7 @@ Result<size_t> FileSystem::Write(uint64_t fh, uint64_t off, const char* data, si
   if (!was_dirty || r.size != old_size || r.export_state == meta::ExportState::kClean) {
     ChangedLocked(n, true);
   } else {
-    r.dirty_since_ns = r.mtime_ns;
+    r.dirty_since_ns = r.last_access_ns = r.mtime_ns;
     ScheduleLocked(r.ino);
   }
   return len;

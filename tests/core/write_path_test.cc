@@ -334,6 +334,25 @@ TEST_F(WritePathTest, RetryableFailuresRetryUntilSuccess) {
   EXPECT_EQ(Object("f"), "x");
 }
 
+// Exported, clean, fully cached files stay readable while S3 is unreachable,
+// also after the refresh interval has passed (open revalidation fails soft).
+// Writing counts as access: the expirer must not evict them right after export.
+TEST_F(WritePathTest, ExportedFilesReadableWhileOffline) {
+  s3::FaultInjectingObjectClient faulty(&fake_);
+  clock_.Advance(std::chrono::hours(24 * 365));  // far from the epoch
+  Mount(&faulty);
+  for (int i = 0; i < 3; ++i) WriteFile("a" + std::to_string(i), std::string(65536, 'a' + i));
+  Sync();
+  fs_->ExpireDue();
+  WriteFile("b", "pending");
+  faulty.SetOffline(true);
+  clock_.Advance(std::chrono::hours(1));
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(ReadFile("a" + std::to_string(i)), std::string(65536, 'a' + i)) << i;
+  EXPECT_EQ(ReadFile("b"), "pending");
+  faulty.SetOffline(false);
+}
+
 TEST_F(WritePathTest, ExpirationEvictsOnlyCleanData) {
   fake_.PutRaw("b", "p/clean", "clean bytes");
   options_.sync.expire_after = std::chrono::seconds(90);
