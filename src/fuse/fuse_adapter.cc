@@ -1,4 +1,4 @@
-#define FUSE_USE_VERSION 35
+#define FUSE_USE_VERSION 312  // 3.12: fuse_session_loop_mt takes the opaque loop config
 #include "fuse/fuse_adapter.h"
 
 #include <fuse3/fuse_lowlevel.h>
@@ -531,9 +531,11 @@ Status FuseAdapter::Mount() {
 Status FuseAdapter::Run() {
   struct fuse_loop_config* cfg = fuse_loop_cfg_create();
   fuse_loop_cfg_set_max_threads(cfg, impl_->options.max_threads);
-  // Keep workers around: creating a thread per request costs more than the
-  // request itself on small machines.
-  fuse_loop_cfg_set_idle_threads(cfg, impl_->options.max_threads);
+  // Workers are never destroyed (libfuse's default max_idle of -1): creating a
+  // thread per request costs more than the request itself. FUSE_USE_VERSION
+  // must be at least 3.12 here, or fuse_session_loop_mt is the 3.2 entry point,
+  // which reads this config as the old struct (clone_fd on, max_idle 0, 10
+  // threads): that cost 7 clone() calls per file create.
   int rc = fuse_session_loop_mt(impl_->se, cfg);
   fuse_loop_cfg_destroy(cfg);
   impl_->notifier.SetSession(nullptr);

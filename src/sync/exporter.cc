@@ -57,13 +57,21 @@ void Exporter::Schedule(uint64_t ino) {
   std::lock_guard lock(mu_);
   MonoTime now = clock_->Now();
   auto [it, inserted] = pending_.try_emplace(ino);
-  if (inserted) it->second.first_change = now;
-  it->second.due = now + options_.export_delay;
-  it->second.attempts = 0;
+  Pending& p = it->second;
+  if (inserted) {
+    p.first_change = now;
+    by_age_.emplace(now, ino);
+  } else if (!p.running) {
+    queue_.erase({p.due, ino});
+  }
+  p.due = now + options_.export_delay;
+  p.attempts = 0;
   failed_.erase(ino);
-  if (it->second.running) it->second.rescheduled = true;
+  if (p.running) p.rescheduled = true;
+  else queue_.emplace(p.due, ino);
   pending_gauge_->Set(static_cast<double>(pending_.size()));
-  cv_.notify_all();
+  // The loop wakes up every 50 ms anyway; only a shorter quiet window needs it now.
+  if (options_.export_delay < std::chrono::milliseconds(50) || force_) cv_.notify_all();
 }
 
 size_t Exporter::pending() const {
@@ -77,9 +85,10 @@ Status Exporter::SyncNow(const std::set<uint64_t>& inos,
   force_++;
   cv_.notify_all();
   auto done = [&] {
-    if (stopping_) return true;
-    for (const auto& [ino, p] : pending_)
-      if (inos.empty() || inos.count(ino)) return false;
+    if (stopping_ || pending_.empty()) return true;
+    if (inos.empty()) return false;
+    for (uint64_t ino : inos)
+      if (pending_.count(ino)) return false;
     return true;
   };
   bool finished = true;
@@ -102,10 +111,9 @@ Status Exporter::SyncNow(const std::set<uint64_t>& inos,
 }
 
 void Exporter::UpdateGauges() {
-  MonoTime now = clock_->Now();
-  double oldest = 0;
-  for (const auto& [ino, p] : pending_)
-    oldest = std::max(oldest, std::chrono::duration<double>(now - p.first_change).count());
+  double oldest = by_age_.empty() ? 0.0
+                                  : std::chrono::duration<double>(clock_->Now() -
+                                                                  by_age_.begin()->first).count();
   pending_gauge_->Set(static_cast<double>(pending_.size()));
   age_gauge_->Set(oldest);
 }
@@ -114,16 +122,22 @@ void Exporter::Loop() {
   std::unique_lock lock(mu_);
   while (!stopping_) {
     MonoTime now = clock_->Now();
-    std::vector<std::pair<MonoTime, uint64_t>> due;
-    for (auto& [ino, p] : pending_)
-      if (!p.running && (p.due <= now || (force_ && p.attempts == 0))) due.emplace_back(p.first_change, ino);
-    std::sort(due.begin(), due.end());  // oldest change first
-    for (const auto& [t, ino] : due) {
-      if (running_ >= options_.concurrency) break;
-      pending_[ino].running = true;
-      pending_[ino].rescheduled = false;
+    // queue_ is ordered by due time: without a sync in progress the first entry
+    // not yet due ends the walk. A sync starts every first attempt at once;
+    // retries still wait for their backoff.
+    for (auto q = queue_.begin(); q != queue_.end() && running_ < options_.concurrency;) {
+      uint64_t ino = q->second;
+      Pending& p = pending_[ino];
+      if (q->first > now && !(force_ && p.attempts == 0)) {
+        if (!force_) break;
+        ++q;
+        continue;
+      }
+      q = queue_.erase(q);
+      p.running = true;
+      p.rescheduled = false;
       ++running_;
-      workers_->Submit([this, ino = ino] { RunOne(ino); });
+      workers_->Submit([this, ino] { RunOne(ino); });
     }
     UpdateGauges();
     cv_.wait_for(lock, std::chrono::milliseconds(force_ ? 5 : 50));
@@ -188,12 +202,14 @@ void Exporter::RunOne(uint64_t ino) {
   p.running = false;
   if (p.rescheduled) {
     p.rescheduled = false;  // changed during the export: wait for a new quiet window
+    queue_.emplace(p.due, ino);
   } else if (!result.status.ok() && result.status.retryable()) {
     p.attempts++;
     static thread_local std::mt19937_64 rng(std::random_device{}());
     auto cap = std::min<Duration>(options_.retry_max, options_.retry_base * (1LL << std::min(p.attempts, 20)));
     Duration delay(std::uniform_int_distribution<int64_t>(cap.count() / 2, cap.count())(rng));
     p.due = clock_->Now() + delay;
+    queue_.emplace(p.due, ino);
     spdlog::warn("export of inode {} failed, retrying in {} ms: {}", ino,
                  std::chrono::duration_cast<std::chrono::milliseconds>(delay).count(),
                  result.status.ToString());
@@ -205,6 +221,7 @@ void Exporter::RunOne(uint64_t ino) {
     } else if (job) {
       exports_->Inc();
     }
+    by_age_.erase({p.first_change, ino});
     pending_.erase(it);
   }
   UpdateGauges();

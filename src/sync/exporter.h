@@ -106,6 +106,11 @@ class Exporter {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::map<uint64_t, Pending> pending_;  // GUARDED_BY(mu_)
+  // The pending inodes that are not running, by due time; and all pending
+  // inodes by first change (for the age gauge). Both GUARDED_BY(mu_), so that
+  // scheduling and starting exports stay O(log n) with many files pending.
+  std::set<std::pair<MonoTime, uint64_t>> queue_;
+  std::set<std::pair<MonoTime, uint64_t>> by_age_;
   // Inodes whose last export failed for good (until they change again).
   std::map<uint64_t, std::string> failed_;  // GUARDED_BY(mu_)
   int force_ = 0;                        // GUARDED_BY(mu_): >0 ignores the quiet window
