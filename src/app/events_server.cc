@@ -15,6 +15,9 @@ Status EventsServer::Start(const std::string& addr) {
   if (port <= 0 || port > 65535)
     return Status(ErrorCode::kInvalidArgument, "--events-addr must be HOST:PORT, got '" + addr + "'");
   server_ = std::make_unique<httplib::Server>();
+  // Responses go out in two writes: without TCP_NODELAY every other one on a
+  // reused connection waits ~40 ms for the delayed ACK (RGW waits for the push before answering the PUT that caused it).
+  server_->set_tcp_nodelay(true);
   server_->Post(".*", [this](const httplib::Request& req, httplib::Response& res) {
     if (!token_.empty()) {
       std::string got = req.get_header_value("X-Stagefs-Token");

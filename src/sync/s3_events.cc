@@ -64,7 +64,11 @@ Result<std::vector<ObjectEvent>> ParseS3Events(const std::string& body) {
     if (e.event_name.rfind("s3:", 0) == 0) e.event_name = e.event_name.substr(3);
     if (!e.created() && !e.removed()) continue;  // other event types are ignored
     e.bucket = s3["bucket"]["name"].get<std::string>();
-    e.key = DecodeEventKey(s3["object"]["key"].get<std::string>());
+    // AWS (and MinIO) URL-encode the key, with '+' for a space; Ceph RGW sends
+    // it raw (captured from RGW 16.2 in tests/data/events/).
+    bool raw_key = r.contains("eventSource") && r["eventSource"] == "ceph:s3";
+    const std::string key = s3["object"]["key"].get<std::string>();
+    e.key = raw_key ? key : DecodeEventKey(key);
     const auto& o = s3["object"];
     if (o.contains("eTag") && o["eTag"].is_string()) e.etag = o["eTag"].get<std::string>();
     if (o.contains("size") && o["size"].is_number_unsigned()) e.size = o["size"].get<uint64_t>();

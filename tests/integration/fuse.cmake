@@ -34,3 +34,5 @@ stagefs_fuse_test(nfs_handles 300 "fuse;s3" rgw)
 # everything on local disk).
 stagefs_fuse_test(large 1200 "fuse;s3;slow" rgw)
 stagefs_fuse_test(sync 300 "fuse;s3" rgw)
+# Ceph RGW's own bucket-notification push into --events-addr.
+stagefs_fuse_test(events_push 300 "fuse;s3" rgw)

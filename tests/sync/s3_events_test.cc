@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
 namespace stagefs::sync {
 namespace {
 
@@ -24,6 +28,37 @@ TEST(S3EventsTest, ParsesAwsCephAndSnsForms) {
   ASSERT_TRUE(sns.ok());
   EXPECT_EQ((*sns)[0].key, "k");
   EXPECT_TRUE(ParseS3Events(R"({"Type":"SubscriptionConfirmation","SubscribeURL":"x"})")->empty());
+}
+
+std::string Captured(const std::string& name) {
+  const char* dir = std::getenv("STAGEFS_TESTDATA");
+  std::ifstream in(std::string(dir ? dir : "tests/data") + "/events/" + name);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Bodies RGW 16.2 really pushed (tests/data/events/README.md): keys are raw.
+TEST(S3EventsTest, ParsesCapturedCephPushes) {
+  auto special = ParseS3Events(Captured("rgw16_push_special_key.json"));
+  ASSERT_TRUE(special.ok()) << special.error().ToString();
+  ASSERT_EQ(special->size(), 1u);
+  EXPECT_EQ((*special)[0].key, "x+y %41/a b+c%2F \xC3\xA9.txt");
+  EXPECT_TRUE((*special)[0].created());
+  for (const char* name : {"rgw16_push_put.json", "rgw16_push_overwrite.json", "rgw16_push_copy.json",
+                           "rgw16_push_multipart.json"}) {
+    auto e = ParseS3Events(Captured(name));
+    ASSERT_TRUE(e.ok()) << name;
+    ASSERT_EQ(e->size(), 1u) << name;
+    EXPECT_TRUE((*e)[0].created()) << name;
+    EXPECT_FALSE((*e)[0].etag.empty()) << name;
+  }
+  for (const char* name : {"rgw16_push_delete.json", "rgw16_push_delete_missing.json"}) {
+    auto e = ParseS3Events(Captured(name));
+    ASSERT_TRUE(e.ok()) << name;
+    ASSERT_EQ(e->size(), 1u) << name;
+    EXPECT_TRUE((*e)[0].removed()) << name;
+  }
 }
 
 TEST(S3EventsTest, MalformedBatchesAreRejected) {
