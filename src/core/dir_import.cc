@@ -356,12 +356,7 @@ Status FileSystem::ImportDirectory(uint64_t dir_ino, const std::string& key_pref
     if (first_listing) import_failures_->Inc();
   }
   RETURN_IF_ERROR(store_->Flush());
-  if (notifier_) {
-    for (const auto& [ino, name] : invalidate) {
-      if (name.empty()) notifier_->InvalidateInode(ino);
-      else notifier_->InvalidateEntry(ino, name);
-    }
-  }
+  NotifyKernel(invalidate);
   for (uint64_t ino : to_import) ScheduleImport(ino);
   return OkStatus();
 }

@@ -34,15 +34,13 @@ Result<std::optional<sync::ExportJob>> FileSystem::PrepareExport(uint64_t ino) {
   }
   if (ino == meta::kRootIno) return std::optional<sync::ExportJob>();  // the prefix itself
   if (InLostFoundLocked(n)) return std::optional<sync::ExportJob>();   // never exported
-  // A child of a directory whose export failed waits for it.
-  for (Inode* a = FindLocked(r.parent); a && a->rec.ino != meta::kRootIno;
-       a = FindLocked(a->rec.parent)) {
-    if (a->rec.export_state == meta::ExportState::kFailed)
-      return Status(ErrorCode::kUnavailable,
-                    "DependencyExportFailed: parent directory /" + PathOfLocked(a->rec.ino) +
-                        " could not be exported",
-                    /*retryable=*/true);
-  }
+  // A child of a directory whose export failed fails too (not retried, so a
+  // sync reports it); CompleteExport schedules it again once that directory
+  // is exported.
+  if (Inode* a = FailedAncestorLocked(n))
+    return Status(ErrorCode::kUnavailable,
+                  std::string(kDependencyExportFailed) + ": parent directory /" +
+                      PathOfLocked(a->rec.ino) + " could not be exported");
   if (n->park_requested && !r.key.empty()) {
     job.park = true;
     job.source_key = options_.prefix + r.key;
@@ -160,14 +158,14 @@ void FileSystem::CompleteExport(const sync::ExportJob& job, const sync::ExportRe
     MoveToLostFoundLocked(n, result.status.message(), &invalidate);
     if (dir) dir->rec.dir_listed_at_ns = 0;  // list again to bring S3's version
     lock.unlock();
-    if (notifier_)
-      for (const auto& [p, name] : invalidate) notifier_->InvalidateEntry(p, name);
+    NotifyKernel(invalidate);
     return;
   }
   if (!result.status.ok()) {
     r.export_error = result.status.message();
     r.export_state = result.status.retryable() ? meta::ExportState::kPending
                                                : meta::ExportState::kFailed;
+    if (r.export_error.rfind(kDependencyExportFailed, 0) == 0) blocked_by_parent_.insert(r.ino);
     (void)PersistLocked(r);
     return;
   }
@@ -201,7 +199,21 @@ void FileSystem::CompleteExport(const sync::ExportJob& job, const sync::ExportRe
     ScheduleLocked(r.ino);  // still not at its own key
     return;
   }
-  if (r.is_dir()) r.has_marker = true;
+  if (r.is_dir()) {
+    r.has_marker = true;
+    // Children that failed because a parent could not be exported go again.
+    for (auto it = blocked_by_parent_.begin(); it != blocked_by_parent_.end();) {
+      Inode* child = FindLocked(*it);
+      if (child && !FailedAncestorLocked(child)) {
+        ScheduleLocked(*it);
+        it = blocked_by_parent_.erase(it);
+      } else if (!child) {
+        it = blocked_by_parent_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
   if (job.content_changed && !r.is_dir()) r.remote_size = job.size;
   if (n->change_seq == job.seq) {
     r.data_dirty = r.meta_dirty = false;
@@ -213,6 +225,13 @@ void FileSystem::CompleteExport(const sync::ExportJob& job, const sync::ExportRe
     r.export_state = meta::ExportState::kPending;
   }
   (void)PersistLocked(r);
+}
+
+FileSystem::Inode* FileSystem::FailedAncestorLocked(Inode* n) {
+  for (Inode* a = FindLocked(n->rec.parent); a && a->rec.ino != meta::kRootIno;
+       a = FindLocked(a->rec.parent))
+    if (a->rec.export_state == meta::ExportState::kFailed) return a;
+  return nullptr;
 }
 
 Status FileSystem::FetchMissing(uint64_t ino, const sync::ExportJob& job) {

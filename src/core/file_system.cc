@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <set>
 
 #include "core/handle.h"
 
@@ -163,6 +164,20 @@ void FileSystem::SetKeyLocked(Inode* n, const std::string& key) {
   }
   n->rec.key = key;
   if (!key.empty()) objects_by_key_[key] = n->rec.ino;
+}
+
+void FileSystem::NotifyKernel(const std::vector<std::pair<uint64_t, std::string>>& changes) {
+  if (!notifier_) return;
+  std::set<uint64_t> dirs;
+  for (const auto& [ino, name] : changes) {
+    if (name.empty()) {
+      notifier_->InvalidateInode(ino);
+    } else {
+      notifier_->InvalidateEntry(ino, name);
+      dirs.insert(ino);
+    }
+  }
+  for (uint64_t dir : dirs) notifier_->InvalidateInode(dir);
 }
 
 void FileSystem::EraseLocked(uint64_t ino) {

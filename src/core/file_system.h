@@ -266,6 +266,13 @@ class FileSystem final : public sync::ExportTarget {
   Inode* LostFoundDirLocked();  // created on demand
   bool InLostFoundLocked(const Inode* n);
 
+  // Tells the kernel about changes it did not make itself: an entry
+  // (parent, name) or an inode (name empty). A directory that gained or lost a
+  // name is invalidated too, which drops its cached readdir pages.
+  void NotifyKernel(const std::vector<std::pair<uint64_t, std::string>>& changes);
+  // The nearest ancestor directory whose export failed for good, or null.
+  Inode* FailedAncestorLocked(Inode* n);
+  static constexpr const char* kDependencyExportFailed = "DependencyExportFailed";
   void MoveToLostFoundLocked(Inode* n, const std::string& reason,
                              std::vector<std::pair<uint64_t, std::string>>* invalidate);
   // Sets rec.key and keeps objects_by_key_ in step.
@@ -280,6 +287,8 @@ class FileSystem final : public sync::ExportTarget {
   Clock* clock_;
   MetricsRegistry* metrics_;
   KernelNotifier* notifier_ = nullptr;
+  // Inodes whose export failed because a parent directory's did (GUARDED_BY(mu_)).
+  std::set<uint64_t> blocked_by_parent_;
   sync::Exporter* exporter_ = nullptr;
 
   std::shared_mutex mu_;

@@ -195,7 +195,11 @@ void OpOpendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   auto fh = self->fs->OpenDir(ino);
   if (!fh.ok()) return self->ReplyError(req, fh.error());
   fi->fh = *fh;
-  fi->cache_readdir = 0;
+  // The kernel keeps the listing in the directory's page cache: a second `ls`
+  // costs no READDIR. Its own create/unlink/rename drop that cache; changes
+  // from S3 drop it through FileSystem::NotifyKernel (inode invalidation).
+  fi->cache_readdir = 1;
+  fi->keep_cache = 1;
   fuse_reply_open(req, fi);
 }
 

@@ -353,6 +353,39 @@ TEST_F(WritePathTest, ExportedFilesReadableWhileOffline) {
   faulty.SetOffline(false);
 }
 
+// A directory that cannot be exported (its key is too long) fails for good,
+// and so do its children (DependencyExportFailed): sync returns an error
+// instead of waiting forever. Renaming the directory to a shorter name exports
+// it and, after it, the children.
+TEST_F(WritePathTest, ChildrenOfAFailedDirectoryFailAndResumeAfterAFix) {
+  Mount();
+  auto top = fs_->Mkdir(meta::kRootIno, "top", 0755, caller_);
+  ASSERT_TRUE(top.ok());
+  uint64_t parent = top->ino;
+  std::string path = "top";
+  for (int i = 0; i < 5; ++i) {  // the fifth level passes 1,024 bytes
+    std::string name(250, static_cast<char>('a' + i));
+    auto d = fs_->Mkdir(parent, name, 0755, caller_);
+    ASSERT_TRUE(d.ok()) << d.error().ToString();
+    parent = d->ino;
+    path += "/" + name;
+  }
+  WriteFile(path + "/f", "child");
+  auto st = fs_->SyncNow(meta::kRootIno);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.code(), ErrorCode::kIo) << st.ToString();
+  EXPECT_NE(st.message().find("export(s) failed"), std::string::npos) << st.ToString();
+  std::string status = fs_->FileStatusText(Ino(path + "/f")).value();
+  EXPECT_NE(status.find("DependencyExportFailed"), std::string::npos) << status;
+  // Shorten the deepest directory: now everything fits.
+  size_t slash = path.rfind('/');
+  ASSERT_TRUE(fs_->Rename(Ino(path.substr(0, slash)), path.substr(slash + 1),
+                          Ino(path.substr(0, slash)), "short", 0).ok());
+  Sync();
+  std::string key = path.substr(0, slash) + "/short/f";
+  EXPECT_EQ(Object(key), "child");
+}
+
 TEST_F(WritePathTest, ExpirationEvictsOnlyCleanData) {
   fake_.PutRaw("b", "p/clean", "clean bytes");
   options_.sync.expire_after = std::chrono::seconds(90);
