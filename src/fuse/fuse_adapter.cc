@@ -142,6 +142,10 @@ void OpInit(void* userdata, struct fuse_conn_info* conn) {
   if (conn->capable & FUSE_CAP_READDIRPLUS_AUTO) conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
   if (conn->capable & FUSE_CAP_ASYNC_READ) conn->want |= FUSE_CAP_ASYNC_READ;
   if (conn->capable & FUSE_CAP_WRITEBACK_CACHE) conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+  // The kernel then caches each inode's (absent) POSIX ACLs: `ls -l` asks for
+  // system.posix_acl_access once per inode, not once per listing. Setting an
+  // ACL is refused (EOPNOTSUPP), so permissions stay the mode bits.
+  if (conn->capable & FUSE_CAP_POSIX_ACL) conn->want |= FUSE_CAP_POSIX_ACL;
   conn->max_write = kMaxIo;
   conn->max_read = kMaxIo;
   conn->max_readahead = kMaxIo;
