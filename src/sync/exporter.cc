@@ -8,6 +8,8 @@
 #include <future>
 #include <random>
 
+#include "sync/content_md5.h"
+
 namespace stagefs::sync {
 
 Exporter::Exporter(ExporterOptions options, s3::ObjectClient* client, ExportTarget* target,
@@ -291,6 +293,8 @@ ExportResult Exporter::PutSmall(const ExportJob& job) {
     if (job.dest_etag.empty()) p.if_none_match = "*";
     else p.if_match = job.dest_etag;
   } else if (auto c = CheckBeforeCommit(job.key, job.dest_etag, job.dest_may_be_absent)) {
+    if (c->conflict)
+      if (auto ours = OwnEarlierUpload(job)) return *ours;
     return *c;
   }
   int fd = -1;
@@ -302,11 +306,32 @@ ExportResult Exporter::PutSmall(const ExportJob& job) {
   }
   auto r = client_->PutObject(p);
   if (fd >= 0) ::close(fd);
-  if (!r.ok()) return FromS3Error(r.error());
+  if (!r.ok()) {
+    ExportResult failed = FromS3Error(r.error());
+    if (failed.conflict)
+      if (auto ours = OwnEarlierUpload(job)) return *ours;
+    return failed;
+  }
   bytes_uploaded_->Inc(p.body.size());
   ExportResult out;
   out.etag = r->etag;
   out.version_id = r->version_id;
+  return out;
+}
+
+std::optional<ExportResult> Exporter::OwnEarlierUpload(const ExportJob& job) {
+  auto head = client_->HeadObject({.bucket = options_.bucket, .key = job.key});
+  if (!head.ok() || head->metadata != job.metadata) return std::nullopt;
+  auto ours = job.inline_data ? Result<std::string>(SinglePartEtag(*job.inline_data))
+                              : SinglePartEtagOfFile(job.cache_path, job.size);
+  if (!ours.ok() || s3::NormalizeEtag(head->etag) != *ours || head->size != job.size)
+    return std::nullopt;
+  spdlog::info("export of {}: the object already holds this upload (an earlier attempt whose "
+               "response was lost)", job.key);
+  ExportResult out;
+  out.etag = head->etag;
+  out.version_id = head->version_id;
+  out.last_modified_ns = head->last_modified_ns;
   return out;
 }
 

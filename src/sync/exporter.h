@@ -91,6 +91,10 @@ class Exporter {
   // ("" = must not exist). Returns a conflict result on mismatch.
   std::optional<ExportResult> CheckBeforeCommit(const std::string& key, const std::string& etag,
                                                 bool may_be_absent = false);
+  // After a conflict: whether `job.key` already holds exactly this upload
+  // (same single-part ETag, size and metadata), i.e. an earlier attempt of the
+  // same export reached S3 but its response was lost. Then that is success.
+  std::optional<ExportResult> OwnEarlierUpload(const ExportJob& job);
   void UpdateGauges();
 
   const ExporterOptions options_;

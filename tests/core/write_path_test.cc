@@ -386,6 +386,27 @@ TEST_F(WritePathTest, ChildrenOfAFailedDirectoryFailAndResumeAfterAFix) {
   EXPECT_EQ(Object(key), "child");
 }
 
+// A PUT that reached S3 but whose response was lost is retried; the retry
+// finds the object it wrote itself and must not call that a conflict (no
+// lost+found entry), for new files (If-None-Match) and for overwrites (HEAD
+// before commit, as on RGW).
+TEST_F(WritePathTest, RetryAfterALostResponseIsNotAConflict) {
+  s3::FaultInjectingObjectClient faulty(&fake_);
+  Mount(&faulty);
+  faulty.LoseResponseNth(1, s3::Op::kPutObject);
+  WriteFile("f", "first");
+  Sync();
+  EXPECT_EQ(Object("f"), "first");
+  faulty.LoseResponseNth(1, s3::Op::kPutObject);
+  WriteFile("f", "second", 0, O_WRONLY | O_TRUNC);
+  Sync();
+  EXPECT_EQ(Object("f"), "second");
+  EXPECT_EQ(Ino(".stagefs-lost+found"), 0u);
+  std::string status = fs_->FileStatusText(Ino("f")).value();
+  EXPECT_NE(status.find("ExportState: clean"), std::string::npos) << status;
+  EXPECT_EQ(faulty.injected(), 2u);
+}
+
 TEST_F(WritePathTest, ExpirationEvictsOnlyCleanData) {
   fake_.PutRaw("b", "p/clean", "clean bytes");
   options_.sync.expire_after = std::chrono::seconds(90);

@@ -22,6 +22,12 @@ void FaultInjectingObjectClient::FailNth(uint64_t n, S3Error error, std::optiona
   nth_.push_back(NthRule{n, std::move(error), op});
 }
 
+void FaultInjectingObjectClient::LoseResponseNth(uint64_t n, Op op) {
+  std::lock_guard lock(mu_);
+  nth_.push_back(NthRule{n, Transport("injected: response lost after the request took effect"),
+                         op, /*after=*/true});
+}
+
 void FaultInjectingObjectClient::FailFraction(double fraction, S3Error error,
                                               std::optional<Op> op) {
   std::lock_guard lock(mu_);
@@ -43,25 +49,25 @@ void FaultInjectingObjectClient::Clear() {
   offline_ = false;
 }
 
-std::optional<S3Error> FaultInjectingObjectClient::Check(Op op) {
+std::optional<FaultInjectingObjectClient::Fault> FaultInjectingObjectClient::Check(Op op) {
   if (offline_) {
     injected_++;
-    return Transport("injected: S3 endpoint unreachable");
+    return Fault{Transport("injected: S3 endpoint unreachable")};
   }
   std::lock_guard lock(mu_);
   for (auto it = nth_.begin(); it != nth_.end(); ++it) {
     if (it->op && *it->op != op) continue;
     if (--it->remaining == 0) {
-      S3Error e = it->error;
+      Fault f{it->error, it->after};
       nth_.erase(it);
       injected_++;
-      return e;
+      return f;
     }
   }
   if (fraction_ > 0 && (!fraction_op_ || *fraction_op_ == op)) {
     if (std::uniform_real_distribution<double>(0, 1)(rng_) < fraction_) {
       injected_++;
-      return fraction_error_;
+      return Fault{fraction_error_};
     }
   }
   return std::nullopt;
@@ -69,8 +75,11 @@ std::optional<S3Error> FaultInjectingObjectClient::Check(Op op) {
 
 #define STAGEFS_FORWARD(Name, ParamT, ResultT)                               \
   S3Result<ResultT> FaultInjectingObjectClient::Name(const ParamT& p) {      \
-    if (auto e = Check(Op::k##Name)) return *e;                              \
-    return inner_->Name(p);                                                  \
+    auto f = Check(Op::k##Name);                                             \
+    if (f && !f->after) return f->error;                                     \
+    auto r = inner_->Name(p);                                                \
+    if (f) return f->error;                                                  \
+    return r;                                                                \
   }
 
 STAGEFS_FORWARD(HeadBucket, HeadBucketParams, Empty)
@@ -90,7 +99,7 @@ STAGEFS_FORWARD(GetBucketVersioning, GetBucketVersioningParams, GetBucketVersion
 #undef STAGEFS_FORWARD
 
 S3Result<GetObjectResult> FaultInjectingObjectClient::GetObject(const GetObjectParams& p) {
-  if (auto e = Check(Op::kGetObject)) return *e;
+  if (auto f = Check(Op::kGetObject)) return f->error;  // lost GET responses: same as failed
   std::optional<uint64_t> limit;
   {
     std::lock_guard lock(mu_);

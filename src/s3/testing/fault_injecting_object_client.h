@@ -22,6 +22,9 @@ class FaultInjectingObjectClient final : public ObjectClient {
 
   // Fails the `n`th call from now (1-based) of `op` (any op if nullopt) with `error`.
   void FailNth(uint64_t n, S3Error error, std::optional<Op> op = std::nullopt);
+  // The `n`th call of `op` reaches S3 and takes effect, but its response is
+  // lost: the caller gets a retryable transport error.
+  void LoseResponseNth(uint64_t n, Op op);
   // Fails each call (of `op`, or any) with probability `fraction`.
   void FailFraction(double fraction, S3Error error, std::optional<Op> op = std::nullopt);
   // Every call fails with a retryable kTransport error while offline.
@@ -54,9 +57,6 @@ class FaultInjectingObjectClient final : public ObjectClient {
       const GetBucketVersioningParams& p) override;
 
  private:
-  // Returns the error to inject for this call, if any.
-  std::optional<S3Error> Check(Op op);
-
   ObjectClient* inner_;
   std::atomic<bool> offline_{false};
   std::atomic<uint64_t> injected_{0};
@@ -66,7 +66,14 @@ class FaultInjectingObjectClient final : public ObjectClient {
     uint64_t remaining;
     S3Error error;
     std::optional<Op> op;
+    bool after = false;  // the call is made first (a lost response)
   };
+  struct Fault {
+    S3Error error;
+    bool after = false;
+  };
+  // The fault to inject for this call, if any.
+  std::optional<Fault> Check(Op op);
   std::vector<NthRule> nth_;                  // GUARDED_BY(mu_)
   double fraction_ = 0;                       // GUARDED_BY(mu_)
   S3Error fraction_error_;                    // GUARDED_BY(mu_)
