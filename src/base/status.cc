@@ -23,6 +23,7 @@ const char* ErrorCodeName(ErrorCode code) {
     case ErrorCode::kCancelled: return "Cancelled";
     case ErrorCode::kReadOnly: return "ReadOnly";
     case ErrorCode::kNotPermitted: return "NotPermitted";
+    case ErrorCode::kStale: return "Stale";
     case ErrorCode::kInternal: return "Internal";
   }
   return "Unknown";

@@ -33,6 +33,7 @@ enum class ErrorCode {
   kCancelled,
   kReadOnly,      // EROFS
   kNotPermitted,  // EPERM (as opposed to EACCES)
+  kStale,         // ESTALE: the name no longer leads here; the kernel looks it up again
   kInternal,
 };
 

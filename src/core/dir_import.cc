@@ -76,12 +76,32 @@ Status FileSystem::EnsureListedRecursive(uint64_t dir_ino) {
   return OkStatus();
 }
 
+void FileSystem::DetachDeletedLocked(Inode* dir, const std::string& name,
+                                     std::vector<std::pair<uint64_t, std::string>>* invalidate) {
+  auto it = dir->children.find(name);
+  if (it == dir->children.end()) return;
+  uint64_t ino = it->second;
+  dir->children.erase(it);
+  invalidate->emplace_back(dir->rec.ino, name);
+  Inode* c = FindLocked(ino);
+  if (!c) return;
+  c->rec.parent = 0;
+  SetKeyLocked(c, "");
+  if (c->nlookup == 0 && c->open_count == 0) EraseLocked(ino);
+  else (void)PersistLocked(c->rec);
+}
+
 Status FileSystem::ImportDirectory(uint64_t dir_ino, const std::string& key_prefix) {
   // 1. List every page.
   std::map<std::string, Listed> listed;
   std::optional<s3::ListedObject> marker;
   std::vector<meta::ImportFailure> failures;
   s3::ListObjectsV2Params lp{.bucket = options_.bucket, .prefix = key_prefix, .delimiter = "/"};
+  // What stagefs learned about an object after this moment (an export that
+  // completed, a HEAD at open) is newer than the listing: the listing must not
+  // undo it, nor call it a conflict.
+  const int64_t list_started = clock_->WallNanos();
+  auto newer = [list_started](const Inode* c) { return c->rec.last_validated_ns > list_started; };
   while (true) {
     auto page = client_->ListObjectsV2(lp);
     if (!page.ok()) return page.error().ToStatus().Annotate("listing s3://" + options_.bucket + "/" + key_prefix);
@@ -228,7 +248,7 @@ Status FileSystem::ImportDirectory(uint64_t dir_ino, const std::string& key_pref
       if (!c || listed.count(name)) continue;
       const meta::InodeRecord& cr = c->rec;
       bool here = !cr.key.empty() && cr.key == rel_prefix + name + (cr.is_dir() ? "/" : "");
-      if (!here || cr.export_state == meta::ExportState::kExporting) continue;
+      if (!here || cr.export_state == meta::ExportState::kExporting || newer(c)) continue;
       if (cr.is_dir()) {
         if (cr.export_state == meta::ExportState::kClean) gone.push_back(name);
         continue;
@@ -242,7 +262,7 @@ Status FileSystem::ImportDirectory(uint64_t dir_ino, const std::string& key_pref
       auto c = dir->children.find(name);
       Inode* child = c == dir->children.end() ? nullptr : FindLocked(c->second);
       if (!child || child->rec.is_dir() || !(child->rec.data_dirty || child->rec.meta_dirty)) continue;
-      if (child->rec.export_state == meta::ExportState::kExporting) continue;
+      if (child->rec.export_state == meta::ExportState::kExporting || newer(child)) continue;
       if (child->rec.key == rel_prefix + name && child->rec.etag != l.object.etag)
         conflicts.push_back(child);
     }
@@ -252,16 +272,7 @@ Status FileSystem::ImportDirectory(uint64_t dir_ino, const std::string& key_pref
                                        : "Conflict: the object was changed in S3",
                             &invalidate);
     }
-    for (const auto& name : gone) {
-      uint64_t ino = dir->children[name];
-      dir->children.erase(name);
-      Inode* c = FindLocked(ino);
-      c->rec.parent = 0;
-      invalidate.emplace_back(dir_ino, name);
-      SetKeyLocked(c, "");
-      if (c->nlookup == 0 && c->open_count == 0) EraseLocked(ino);
-      else (void)PersistLocked(c->rec);
-    }
+    for (const auto& name : gone) DetachDeletedLocked(dir, name, &invalidate);
 
     for (auto& [name, l] : listed) {
       auto c = dir->children.find(name);
@@ -318,6 +329,7 @@ Status FileSystem::ImportDirectory(uint64_t dir_ino, const std::string& key_pref
         continue;
       }
       if (child->rec.data_dirty || child->rec.meta_dirty) continue;  // conflicts: sync layer
+      if (newer(child)) continue;
       const s3::ObjectInfo& info = h->second.info;
       bool changed = !child->rec.etag.empty() && child->rec.etag != info.etag;
       PosixAttrs a = DecodePosixAttrs(info.metadata, false, info.last_modified_ns,

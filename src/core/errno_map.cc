@@ -25,6 +25,7 @@ int ToErrno(const Status& status) {
     case ErrorCode::kCancelled: return EINTR;
     case ErrorCode::kReadOnly: return EROFS;
     case ErrorCode::kNotPermitted: return EPERM;
+    case ErrorCode::kStale: return ESTALE;
     case ErrorCode::kInternal: return EIO;
   }
   return EIO;

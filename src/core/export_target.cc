@@ -133,6 +133,9 @@ Result<std::optional<sync::ExportJob>> FileSystem::PrepareExport(uint64_t ino) {
     else job.modified = {{0, r.size}};
     if (r.size < kInlineLimit && job.missing.empty()) {
       std::string data(r.size, '\0');
+      // In flight from here: a re-list that sees this upload's ETag must not
+      // take it for a change made in S3.
+      r.export_state = meta::ExportState::kExporting;
       lock.unlock();
       auto got = cache_->Read(ino, 0, data.size(), data.data());
       if (!got.ok()) return got.error();
@@ -151,7 +154,8 @@ void FileSystem::CompleteExport(const sync::ExportJob& job, const sync::ExportRe
   Inode* n = FindLocked(job.ino);
   if (!n) return;
   meta::InodeRecord& r = n->rec;
-  if (result.conflict && job.kind == sync::ExportJob::Kind::kPut && !job.park) {
+  if (result.conflict && job.kind == sync::ExportJob::Kind::kPut && !job.park &&
+      !InLostFoundLocked(n)) {  // already moved (by a re-list): once is enough
     // S3 wins: keep the local bytes in lost+found and show S3's version.
     Inode* dir = FindLocked(r.parent);
     std::vector<std::pair<uint64_t, std::string>> invalidate;

@@ -270,6 +270,10 @@ class FileSystem final : public sync::ExportTarget {
   // (parent, name) or an inode (name empty). A directory that gained or lost a
   // name is invalidated too, which drops its cached readdir pages.
   void NotifyKernel(const std::vector<std::pair<uint64_t, std::string>>& changes);
+  // Removes the clean child `name` of `dir` whose object was deleted in S3
+  // (no delete is exported) and records the kernel entry to invalidate.
+  void DetachDeletedLocked(Inode* dir, const std::string& name,
+                           std::vector<std::pair<uint64_t, std::string>>* invalidate);
   // The nearest ancestor directory whose export failed for good, or null.
   Inode* FailedAncestorLocked(Inode* n);
   static constexpr const char* kDependencyExportFailed = "DependencyExportFailed";

@@ -84,13 +84,20 @@ Status FileSystem::Revalidate(uint64_t ino, bool* changed) {
   auto head = client_->HeadObject({.bucket = options_.bucket, .key = key});
   if (!head.ok()) {
     if (head.error().kind == s3::S3ErrorKind::kNoSuchKey) {
-      std::unique_lock lock(mu_);
-      Inode* n = FindLocked(ino);
-      if (n && !n->rec.data_dirty) {
-        n->rec.last_validated_ns = 0;
-        if (Inode* dir = FindLocked(n->rec.parent)) dir->rec.dir_listed_at_ns = 0;  // re-list
+      // Deleted in S3 and clean here: the name goes now, without waiting for a
+      // re-list (which skips a directory with unexported changes). ESTALE makes
+      // the kernel look the name up again, so open(O_CREAT) then creates it.
+      std::vector<std::pair<uint64_t, std::string>> invalidate;
+      {
+        std::unique_lock lock(mu_);
+        Inode* n = FindLocked(ino);
+        if (n && !n->rec.data_dirty && !n->rec.meta_dirty &&
+            n->rec.key == key.substr(options_.prefix.size())) {
+          if (Inode* dir = FindLocked(n->rec.parent)) DetachDeletedLocked(dir, n->rec.name, &invalidate);
+        }
       }
-      return Status(ErrorCode::kNotFound, "object was deleted in S3: " + key);
+      NotifyKernel(invalidate);
+      return Status(ErrorCode::kStale, "object was deleted in S3: " + key);
     }
     return OkStatus();  // S3 unreachable: serve what we have
   }

@@ -107,6 +107,10 @@ Status Exporter::SyncNow(const std::set<uint64_t>& inos,
     if (!inos.empty() && !inos.count(ino)) continue;
     if (failed++ == 0) first = why;
   }
+  for (const auto& [ino, why] : conflicts_) {
+    if (failed++ == 0) first = why + " (the local copy is in lost+found)";
+  }
+  conflicts_.clear();
   if (failed > 0)
     return Status(ErrorCode::kIo, std::to_string(failed) + " export(s) failed, first: " + first);
   return OkStatus();
@@ -218,7 +222,11 @@ void Exporter::RunOne(uint64_t ino) {
   } else {
     if (!result.status.ok()) {
       failures_->Inc();
-      failed_[ino] = result.status.message();
+      // A conflict on an upload is settled at once (S3 wins, the local copy
+      // is in lost+found, never exported): the next sync reports it, once.
+      // Other failures stay until the inode changes again.
+      if (result.conflict && job && !job->park) conflicts_[ino] = result.status.message();
+      else failed_[ino] = result.status.message();
       spdlog::error("export of inode {} failed: {}", ino, result.status.ToString());
     } else if (job) {
       exports_->Inc();

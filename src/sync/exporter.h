@@ -117,6 +117,8 @@ class Exporter {
   std::set<std::pair<MonoTime, uint64_t>> by_age_;
   // Inodes whose last export failed for good (until they change again).
   std::map<uint64_t, std::string> failed_;  // GUARDED_BY(mu_)
+  // Upload conflicts since the last sync (the local copies went to lost+found).
+  std::map<uint64_t, std::string> conflicts_;  // GUARDED_BY(mu_)
   int force_ = 0;                        // GUARDED_BY(mu_): >0 ignores the quiet window
   bool stopping_ = false;                // GUARDED_BY(mu_)
   int running_ = 0;                      // GUARDED_BY(mu_)

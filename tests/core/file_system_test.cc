@@ -197,6 +197,23 @@ TEST_F(FileSystemTest, OpenRevalidatesAfterRefreshInterval) {
   EXPECT_EQ(fs_->GetAttr(ino)->size, 5u);
 }
 
+// Open finds the object deleted in S3: the name goes at once (ESTALE, so the
+// kernel looks it up again and open(O_CREAT) can create it), even when no
+// re-list would run.
+TEST_F(FileSystemTest, OpenOfAnObjectDeletedInS3DropsTheName) {
+  fake_.PutRaw("b", "pre/f", "old");
+  options_.refresh_interval = std::chrono::seconds(5);
+  Mount();
+  uint64_t ino = Walk("f");
+  ASSERT_NE(ino, 0u);
+  fake_.DeleteRaw("b", "pre/f");
+  clock_.Advance(std::chrono::seconds(6));
+  auto h = fs_->Open(ino, O_WRONLY | O_CREAT);
+  ASSERT_FALSE(h.ok());
+  EXPECT_EQ(h.error().code(), ErrorCode::kStale);
+  EXPECT_EQ(fs_->Lookup(meta::kRootIno, "f").error().code(), ErrorCode::kNotFound);
+}
+
 TEST_F(FileSystemTest, ChangedObjectUnderReadFailsCleanly) {
   std::string big(3 << 20, 'a');
   fake_.PutRaw("b", "pre/big", big);

@@ -36,3 +36,9 @@ stagefs_fuse_test(large 1200 "fuse;s3;slow" rgw)
 stagefs_fuse_test(sync 300 "fuse;s3" rgw)
 # Ceph RGW's own bucket-notification push into --events-addr.
 stagefs_fuse_test(events_push 300 "fuse;s3" rgw)
+# Randomized mount writes against awscli writes on the same keys, checked
+# against a recorded oracle (two variants: re-list, events), and deterministic
+# reproductions of the export/re-list race it found (about 80 s).
+stagefs_fuse_test(sync_mixed 300 "fuse;s3" rgw)
+# Expiration with a 3 s window and the cache-size watermark (about 50 s).
+stagefs_fuse_test(expiration 300 "fuse;s3" rgw)

@@ -77,6 +77,21 @@ class ChangesFromS3Test(SyncTestBase):
         print("re-list: visible after %.2f s" % (time.monotonic() - t0))
         self.assertEqual(read(self.m.path("d/f")), b"version two\n")
 
+    def test_create_over_a_name_deleted_in_s3(self):
+        # d has an unexported change (chmod), so no re-list replaces its
+        # entries; open(O_CREAT) of a name whose object was deleted in S3 must
+        # still create the file (open revalidation drops the name, ESTALE makes
+        # the kernel look it up again).
+        self.start(refresh="1")
+        os.chmod(self.m.path("d"), 0o750)
+        self.aws.run("s3api", "delete-object", "--bucket", self.b, "--key", "d/f")
+        time.sleep(1.5)
+        fd = os.open(self.m.path("d/f"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.write(fd, b"recreated\n")
+        os.close(fd)
+        self.assertEqual(read(self.m.path("d/f")), b"recreated\n")
+        self.assertEqual(self.lost_found(), [])
+
     def test_events_apply_within_a_second(self):
         self.start()
         self.aws.put(self.b, "d/new", data=b"new\n")
