@@ -76,6 +76,12 @@ Status FileSystem::EnsureListedRecursive(uint64_t dir_ino) {
   return OkStatus();
 }
 
+void FileSystem::ChangeApplied(int64_t last_modified_ns, int64_t now_ns) {
+  changes_applied_->Inc();
+  if (last_modified_ns > 0)
+    import_age_->Set(std::max<int64_t>(0, now_ns - last_modified_ns) / 1e9);
+}
+
 void FileSystem::DetachDeletedLocked(Inode* dir, const std::string& name,
                                      std::vector<std::pair<uint64_t, std::string>>* invalidate) {
   auto it = dir->children.find(name);
@@ -295,6 +301,7 @@ Status FileSystem::ImportDirectory(uint64_t dir_ino, const std::string& key_pref
         MaybeEraseLocked(child);
         child = nullptr;
       }
+      if (!child && !first_listing && l.has_object) ChangeApplied(l.object.last_modified_ns, now);
       if (!child) {
         auto ino = store_->NextInodeNumber();
         if (!ino.ok()) return ino.error();
@@ -349,6 +356,7 @@ Status FileSystem::ImportDirectory(uint64_t dir_ino, const std::string& key_pref
       r.storage_class = info.storage_class;
       r.last_validated_ns = now;
       if (changed) {
+        ChangeApplied(info.last_modified_ns, now);
         r.fully_resident = false;
         (void)cache_->Drop(r.ino);
         invalidate.emplace_back(r.ino, "");

@@ -27,6 +27,12 @@ FileSystem::FileSystem(FsOptions options, s3::ObjectClient* client, meta::Metada
                                        "Reads that needed bytes from S3");
   import_failures_ = metrics_->GetCounter("stagefs_import_failures_total",
                                           "S3 keys that could not be imported as files");
+  import_age_ = metrics_->GetGauge(
+      "stagefs_import_age_seconds",
+      "For the last change made in S3 that the mount applied: seconds from the "
+      "object's Last-Modified to the moment it was applied");
+  changes_applied_ = metrics_->GetCounter("stagefs_s3_changes_applied_total",
+                                          "New or changed objects in S3 applied to the mount");
   lost_found_gauge_ = metrics_->GetGauge("stagefs_lost_and_found_files",
                                          "Files moved to lost+found by conflicts with S3");
   evictions_ = metrics_->GetCounter("stagefs_cache_evictions_total",

@@ -270,6 +270,8 @@ class FileSystem final : public sync::ExportTarget {
   // (parent, name) or an inode (name empty). A directory that gained or lost a
   // name is invalidated too, which drops its cached readdir pages.
   void NotifyKernel(const std::vector<std::pair<uint64_t, std::string>>& changes);
+  // Metrics for a new or changed object from S3 applied now.
+  void ChangeApplied(int64_t last_modified_ns, int64_t now_ns);
   // Removes the clean child `name` of `dir` whose object was deleted in S3
   // (no delete is exported) and records the kernel entry to invalidate.
   void DetachDeletedLocked(Inode* dir, const std::string& name,
@@ -318,6 +320,8 @@ class FileSystem final : public sync::ExportTarget {
 
   Counter* cache_hits_;
   Counter* cache_misses_;
+  Gauge* import_age_;
+  Counter* changes_applied_;
   Counter* import_failures_;
   Counter* files_imported_;
   Gauge* lost_found_gauge_;

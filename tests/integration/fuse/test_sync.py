@@ -76,6 +76,10 @@ class ChangesFromS3Test(SyncTestBase):
             os.listdir(self.m.path("d")))
         print("re-list: visible after %.2f s" % (time.monotonic() - t0))
         self.assertEqual(read(self.m.path("d/f")), b"version two\n")
+        m = self.m.metrics()
+        self.assertGreaterEqual(m.sum("stagefs_s3_changes_applied_total"), 2)  # new, changed
+        age = m.sum("stagefs_import_age_seconds")
+        self.assertTrue(0 <= age < 1 + 2 + 5, age)  # interval + slack + clock skew
 
     def test_create_over_a_name_deleted_in_s3(self):
         # d has an unexported change (chmod), so no re-list replaces its
