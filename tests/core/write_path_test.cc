@@ -355,37 +355,32 @@ TEST_F(WritePathTest, ExportedFilesReadableWhileOffline) {
   faulty.SetOffline(false);
 }
 
-// A directory that cannot be exported (its key is too long) fails for good,
-// and so do its children (DependencyExportFailed): sync returns an error
-// instead of waiting forever. Renaming the directory to a shorter name exports
-// it and, after it, the children.
+// A directory whose export failed for good (access denied for its marker)
+// makes its children fail too (DependencyExportFailed): sync reports them
+// instead of waiting forever. Once the directory exports (after a chmod), the
+// children are exported as well.
 TEST_F(WritePathTest, ChildrenOfAFailedDirectoryFailAndResumeAfterAFix) {
-  Mount();
-  auto top = fs_->Mkdir(meta::kRootIno, "top", 0755, caller_);
-  ASSERT_TRUE(top.ok());
-  uint64_t parent = top->ino;
-  std::string path = "top";
-  for (int i = 0; i < 5; ++i) {  // the fifth level passes 1,024 bytes
-    std::string name(250, static_cast<char>('a' + i));
-    auto d = fs_->Mkdir(parent, name, 0755, caller_);
-    ASSERT_TRUE(d.ok()) << d.error().ToString();
-    parent = d->ino;
-    path += "/" + name;
-  }
-  WriteFile(path + "/f", "child");
+  s3::FaultInjectingObjectClient faulty(&fake_);
+  Mount(&faulty);
+  faulty.FailNth(1, s3::FaultInjectingObjectClient::ServerError(403, "AccessDenied"),
+                 s3::Op::kPutObject);
+  ASSERT_TRUE(fs_->Mkdir(meta::kRootIno, "d", 0755, caller_).ok());
   auto st = fs_->SyncNow(meta::kRootIno);
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.code(), ErrorCode::kIo) << st.ToString();
-  EXPECT_NE(st.message().find("export(s) failed"), std::string::npos) << st.ToString();
-  std::string status = fs_->FileStatusText(Ino(path + "/f")).value();
+  WriteFile("d/f", "child");
+  st = fs_->SyncNow(meta::kRootIno);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("2 export(s) failed"), std::string::npos) << st.ToString();
+  std::string status = fs_->FileStatusText(Ino("d/f")).value();
   EXPECT_NE(status.find("DependencyExportFailed"), std::string::npos) << status;
-  // Shorten the deepest directory: now everything fits.
-  size_t slash = path.rfind('/');
-  ASSERT_TRUE(fs_->Rename(Ino(path.substr(0, slash)), path.substr(slash + 1),
-                          Ino(path.substr(0, slash)), "short", 0).ok());
+  EXPECT_EQ(Object("d/f"), "<missing>");
+  SetAttrRequest chmod;
+  chmod.mode = 0750;
+  ASSERT_TRUE(fs_->SetAttr(Ino("d"), chmod).ok());
   Sync();
-  std::string key = path.substr(0, slash) + "/short/f";
-  EXPECT_EQ(Object(key), "child");
+  EXPECT_EQ(Object("d/"), "");
+  EXPECT_EQ(Object("d/f"), "child");
 }
 
 // A PUT that reached S3 but whose response was lost is retried; the retry
