@@ -87,23 +87,28 @@ void FileSystem::OnObjectEvents(const std::vector<sync::ObjectEvent>& events) {
       if (e.key.compare(0, options_.prefix.size(), options_.prefix) != 0) continue;
       std::string rel = e.key.substr(options_.prefix.size());
       // Walk to the parent directory; only directories already imported matter
-      // (the others are listed fresh on first access).
+      // (the others are listed fresh on first access). When a directory on the
+      // way is missing here (never listed since, or renamed away locally), the
+      // deepest one that exists is listed again: the key makes a new name there.
       uint64_t ino = meta::kRootIno;
       size_t pos = 0;
-      bool found = true;
       while (true) {
         size_t slash = rel.find('/', pos);
-        if (slash == std::string::npos) break;
         Inode* d = FindLocked(ino);
-        auto it = d ? d->children.find(rel.substr(pos, slash - pos)) : decltype(d->children.end()){};
-        if (!d || it == d->children.end()) {
-          found = false;
+        if (!d || !d->rec.is_dir()) break;
+        if (slash == std::string::npos) {
+          dirs.insert(ino);
+          break;
+        }
+        auto it = d->children.find(rel.substr(pos, slash - pos));
+        Inode* next = it == d->children.end() ? nullptr : FindLocked(it->second);
+        if (!next || !next->rec.is_dir()) {
+          dirs.insert(ino);
           break;
         }
         ino = it->second;
         pos = slash + 1;
       }
-      if (found) dirs.insert(ino);
     }
   }
   events_received_->Inc(events.size());

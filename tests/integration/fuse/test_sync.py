@@ -180,5 +180,31 @@ class ConflictTest(SyncTestBase):
         self.check_lost("d/h", b"v1\n", "Conflict", key="d/f")
 
 
+    def test_directory_rename_vs_changes_under_the_old_prefix(self):
+        # d/f and d/g exist; d is renamed locally (not yet exported) while S3
+        # gets a new d/f and a new key d/new. Nothing written by either side is
+        # lost: unchanged g moves to e/, S3's d/f and d/new stay under d/, the
+        # local copy of f (which S3 changed) goes to lost+found.
+        self.start()
+        os.rename(self.m.path("d"), self.m.path("e"))
+        self.aws.put(self.b, "d/f", data=b"theirs\n")
+        self.aws.put(self.b, "d/new", data=b"new\n")
+        p = harness.subprocess.run([harness.stagefs_bin(), "sync", self.m.mnt],
+                                   capture_output=True, text=True, timeout=120)
+        self.assertNotEqual(p.returncode, 0, "the conflict is reported")
+        keys = sorted(self.aws.list_keys(self.b))
+        self.assertIn("e/g", keys)
+        self.assertEqual(self.aws.get_bytes(self.b, "e/g"), b"g1\n")
+        self.assertEqual(self.aws.get_bytes(self.b, "d/f"), b"theirs\n")
+        self.assertEqual(self.aws.get_bytes(self.b, "d/new"), b"new\n")
+        self.assertNotIn("e/f", keys)
+        self.assertNotIn("d/g", keys)
+        self.event("ObjectCreated:Put", "d/new")
+        self.assertTrue(harness.wait_for(lambda: os.path.exists(self.m.path("d/new")), 2))
+        self.assertEqual(read(self.m.path("d/f")), b"theirs\n")
+        self.assertEqual(read(self.m.path("e/g")), b"g1\n")
+        self.assertFalse(os.path.exists(self.m.path("e/f")))
+        self.check_lost("e/f", b"v1\n", "Conflict", key="d/f")
+
 if __name__ == "__main__":
     unittest.main()
