@@ -97,6 +97,12 @@ Result<std::optional<sync::ExportJob>> FileSystem::PrepareExport(uint64_t ino) {
   if (UserMetadataSize(job.metadata) > kMaxUserMetadataBytes)
     return Status(ErrorCode::kInvalidArgument,
                   "S3UserMetadataTooLarge: user metadata exceeds 2 KB");
+  // Another inode's upload to this key is in flight (e.g. a file unlinked and
+  // created again while its first export runs): it lands first, then this one
+  // takes its place below.
+  if (auto fl = uploading_keys_.find(job.key); fl != uploading_keys_.end() && fl->second != ino)
+    return Status(ErrorCode::kUnavailable, "waiting for the upload in flight to " + rel,
+                  /*retryable=*/true);
   // What sits at the destination key decides the precondition of the commit.
   auto occ = objects_by_key_.find(rel);
   Inode* occupant = occ == objects_by_key_.end() ? nullptr : FindLocked(occ->second);
@@ -125,6 +131,7 @@ Result<std::optional<sync::ExportJob>> FileSystem::PrepareExport(uint64_t ino) {
                   "waiting for /" + PathOfLocked(occupant->rec.ino) + " to move out of the way",
                   /*retryable=*/true);
   }
+  uploading_keys_[job.key] = ino;  // until CompleteExport
   if (job.content_changed && r.is_file()) {
     // Ranges that are not in the cache come from the current object.
     uint64_t limit = std::min(r.size, r.key.empty() ? 0 : r.remote_size);
@@ -151,6 +158,8 @@ Result<std::optional<sync::ExportJob>> FileSystem::PrepareExport(uint64_t ino) {
 
 void FileSystem::CompleteExport(const sync::ExportJob& job, const sync::ExportResult& result) {
   std::unique_lock lock(mu_);
+  for (auto it = uploading_keys_.begin(); it != uploading_keys_.end();)
+    it = it->second == job.ino ? uploading_keys_.erase(it) : std::next(it);
   Inode* n = FindLocked(job.ino);
   if (!n) return;
   meta::InodeRecord& r = n->rec;
@@ -176,6 +185,7 @@ void FileSystem::CompleteExport(const sync::ExportJob& job, const sync::ExportRe
   if (job.kind == sync::ExportJob::Kind::kDelete) {
     SetKeyLocked(n, "");
     r.etag.clear();
+    r.export_state = meta::ExportState::kClean;
     (void)PersistLocked(r);
     MaybeEraseLocked(n);
     return;

@@ -293,6 +293,8 @@ class FileSystem final : public sync::ExportTarget {
   Clock* clock_;
   MetricsRegistry* metrics_;
   KernelNotifier* notifier_ = nullptr;
+  // Full keys with an upload in flight, and the inode uploading (GUARDED_BY(mu_)).
+  std::map<std::string, uint64_t> uploading_keys_;
   // Inodes whose export failed because a parent directory's did (GUARDED_BY(mu_)).
   std::set<uint64_t> blocked_by_parent_;
   sync::Exporter* exporter_ = nullptr;

@@ -179,6 +179,10 @@ void FileSystem::DetachLocked(Inode* dir, const std::string& name, Inode* child)
   if (!child->rec.key.empty()) {
     child->rec.export_state = meta::ExportState::kPending;
     ScheduleLocked(child->rec.ino);  // the export deletes the object
+  } else if (child->rec.export_state == meta::ExportState::kExporting) {
+    // Its first upload is in flight: once it lands (and the inode has a key),
+    // the export runs again and deletes it.
+    ScheduleLocked(child->rec.ino);
   }
   (void)PersistLocked(child->rec);
   // An exported directory with no marker exists in S3 only through its
@@ -193,7 +197,7 @@ void FileSystem::DetachLocked(Inode* dir, const std::string& name, Inode* child)
 void FileSystem::MaybeEraseLocked(Inode* n) {
   const meta::InodeRecord& r = n->rec;
   if (r.ino == meta::kRootIno || r.parent != 0 || n->nlookup > 0 || n->open_count > 0 ||
-      !r.key.empty())
+      !r.key.empty() || r.export_state == meta::ExportState::kExporting)
     return;
   EraseLocked(r.ino);
 }

@@ -177,5 +177,32 @@ class ExportBugs(wharness.WriteTestCase):
                         "stagefs sync exited 0 with ExportState=failed")
 
 
+    # Was a bug: with --export-delay 0, a file unlinked and created again (or a
+    # directory removed and a file made at its name) while the first export was
+    # in flight: the first upload landed after the unlink had forgotten the
+    # inode, so its object stayed ("first", or empty) and the second file's
+    # upload then met it (412) and went to lost+found; `d/` markers stayed and
+    # hid the file d from a fresh mount. Now an upload in flight keeps its
+    # inode until it lands (then it is deleted), and another inode's upload to
+    # the same key waits for it.
+    def test_recreate_while_the_first_export_is_in_flight(self):
+        m = self.mount_rw(self.bucket("inflight"), 0)
+        want = {}
+        for i in range(20):
+            f = m.path("f%d" % i)
+            put(f, b"first %d" % i)
+            os.unlink(f)
+            put(f, b"second %d" % i)
+            want["f%d" % i] = b"second %d" % i
+            d = m.path("d%d" % i)
+            os.mkdir(d)
+            os.rmdir(d)
+            put(d, b"file d %d" % i)
+            want["d%d" % i] = b"file d %d" % i
+        wharness.sync(m, timeout=90)
+        got = {k: o.data for k, o in wharness.read_bucket(self.aws, m.bucket).items()}
+        self.assertEqual(got, want, "stagefs log:\n" + m.log_tail(10))
+        self.assertFalse(os.path.exists(m.path(".stagefs-lost+found")))
+
 if __name__ == "__main__":
     unittest.main()
