@@ -185,10 +185,12 @@ Result<size_t> FileSystem::Read(uint64_t fh, uint64_t off, size_t len, char* buf
 Result<size_t> FileSystem::ReadBlocks(Handle& h, uint64_t off, size_t len, char* buf) {
   uint64_t size, bs = options_.block_size;
   std::string key, etag;
+  bool lost_copy;
   {
     std::shared_lock lock(mu_);
     Inode* n = FindLocked(h.ino);
     if (!n) return Status(ErrorCode::kNotFound, "stale node id");
+    lost_copy = InLostFoundLocked(n);
     // Bytes that are not resident equal the S3 object at the same offset, which
     // exists only below remote_size; anything else not resident is a hole (zeros).
     size = n->rec.key.empty() ? 0 : std::min(n->rec.size, n->rec.remote_size);
@@ -204,6 +206,12 @@ Result<size_t> FileSystem::ReadBlocks(Handle& h, uint64_t off, size_t len, char*
       return st;
     }
   }
+  // A lost+found copy holds what stagefs had when S3 replaced the object; bytes
+  // it never fetched are unknown, not zeros.
+  if (lost_copy && !cache_->Missing(h.ino, off, off + len).empty())
+    return Status(ErrorCode::kDataLoss,
+                  "these bytes of the object S3 replaced were never fetched; only the "
+                  "locally held ranges of this lost+found copy are readable");
   return cache_->Read(h.ino, off, len, buf);
 }
 

@@ -37,7 +37,12 @@ Result<std::string> FileSystem::FileStatusText(uint64_t ino) {
   out += "ExportError: " + n->rec.export_error + "\n";
   if (n->rec.is_file()) {
     out += "ETag: " + n->rec.etag + "\n";
-    out += "ResidentBytes: " + std::to_string(cache_->ResidentBytes(ino)) + "\n";
+    uint64_t resident = cache_->ResidentBytes(ino);
+    out += "ResidentBytes: " + std::to_string(resident) + "\n";
+    // A lost+found copy is all it will ever be: say what it lacks (reads of
+    // those ranges fail with EIO).
+    if (InLostFoundLocked(n) && resident < n->rec.size)
+      out += "MissingBytes: " + std::to_string(n->rec.size - resident) + "\n";
   }
   return out;
 }

@@ -152,6 +152,7 @@ void Exporter::Loop() {
 
 void Exporter::RunOne(uint64_t ino) {
   ExportResult result;
+  bool settled = false;  // CompleteExport already called
   std::optional<ExportJob> job;
   auto prepared = target_->PrepareExport(ino);
   if (prepared.ok()) job = std::move(prepared).value();
@@ -180,7 +181,16 @@ void Exporter::RunOne(uint64_t ino) {
       ExportJob partial = *job;
       partial.missing = std::move(fetch);
       Status st = target_->FetchMissing(ino, partial);
-      if (!st.ok()) {
+      if (!st.ok() && st.code() == ErrorCode::kPreconditionFailed) {
+        // The object changed in S3 since this file was last seen: the bytes it
+        // still needed are gone. A conflict: S3 wins, the local copy is kept.
+        result.conflict = true;
+        result.status = Status(ErrorCode::kConflict,
+                               "Conflict: the object changed in S3 (" + st.message() + ")");
+        target_->CompleteExport(*job, result);
+        job.reset();
+        settled = true;
+      } else if (!st.ok()) {
         result.status = st;
         job.reset();
       } else {
@@ -194,7 +204,7 @@ void Exporter::RunOne(uint64_t ino) {
   if (job) {
     result = Execute(*job);
     target_->CompleteExport(*job, result);
-  } else if (!result.status.ok()) {
+  } else if (!result.status.ok() && !settled) {
     ExportJob failed;
     failed.ino = ino;
     target_->CompleteExport(failed, result);
@@ -225,7 +235,8 @@ void Exporter::RunOne(uint64_t ino) {
       // A conflict on an upload is settled at once (S3 wins, the local copy
       // is in lost+found, never exported): the next sync reports it, once.
       // Other failures stay until the inode changes again.
-      if (result.conflict && job && !job->park) conflicts_[ino] = result.status.message();
+      if (result.conflict && (settled || (job && !job->park)))
+        conflicts_[ino] = result.status.message();
       else failed_[ino] = result.status.message();
       spdlog::error("export of inode {} failed: {}", ino, result.status.ToString());
     } else if (job) {

@@ -291,6 +291,42 @@ TEST_F(WritePathTest, ConflictAtExportMovesLocalCopyToLostFound) {
   EXPECT_EQ(fake_.Keys("b"), (std::vector<std::string>{"p/f"}));
 }
 
+// A large file changed in part moves to lost+found when S3 replaced its
+// object; the bytes never fetched from the old object are not invented: reads
+// of them fail (EIO), and the status xattr counts them.
+TEST_F(WritePathTest, LostFoundCopyOfAPartlyCachedFileDoesNotReadZeros) {
+  options_.sync.import_rules[0].size_less_than = 0;
+  std::string old(3 << 20, 'o');
+  fake_.PutRaw("b", "p/big", old);
+  Mount();
+  WriteFile("big", "MINE", 0, O_WRONLY);  // first bytes only; the rest is not cached
+  fake_.PutRaw("b", "p/big", "theirs");
+  (void)exporter_->SyncNow({}, std::chrono::milliseconds(3000));
+  uint64_t lf = Ino(".stagefs-lost+found");
+  ASSERT_NE(lf, 0u);
+  auto fh = fs_->OpenDir(lf);
+  std::string lost;
+  ASSERT_TRUE(fs_->ReadDir(lf, *fh, 2, false, [&](const DirEntry& e) {
+    lost = e.name;
+    return false;
+  }).ok());
+  ASSERT_FALSE(lost.empty());
+  uint64_t ino = Ino(".stagefs-lost+found/" + lost);
+  auto o = fs_->Open(ino, O_RDONLY);
+  ASSERT_TRUE(o.ok());
+  std::string head(4, '\0');
+  EXPECT_EQ(fs_->Read(o->fh, 0, 4, head.data()).value(), 4u);
+  EXPECT_EQ(head, "MINE");
+  std::string tail(4096, '\0');
+  auto r = fs_->Read(o->fh, (3 << 20) - 4096, 4096, tail.data());
+  ASSERT_FALSE(r.ok()) << "read " << r.value() << " bytes of zeros";
+  EXPECT_EQ(r.error().code(), ErrorCode::kDataLoss);
+  fs_->Release(o->fh);
+  std::string status = fs_->FileStatusText(ino).value();
+  EXPECT_NE(status.find("MissingBytes: "), std::string::npos) << status;
+  EXPECT_EQ(ReadFile("big"), "theirs");
+}
+
 TEST_F(WritePathTest, RelistFindsModifyVersusDelete) {
   fake_.PutRaw("b", "p/f", "v1");
   options_.refresh_interval = std::chrono::seconds(5);
