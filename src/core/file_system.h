@@ -70,6 +70,9 @@ struct DirEntry {
 struct OpenResult {
   uint64_t fh = 0;
   bool keep_cache = false;  // the kernel may keep its page cache for this inode
+  // Reads bypass the page cache with the caller's exact ranges (a lost+found
+  // copy with unfetched bytes: the held ranges stay readable around them).
+  bool direct_io = false;
 };
 
 // Who is asking (from the FUSE request).
@@ -279,6 +282,9 @@ class FileSystem final : public sync::ExportTarget {
   // The nearest ancestor directory whose export failed for good, or null.
   Inode* FailedAncestorLocked(Inode* n);
   static constexpr const char* kDependencyExportFailed = "DependencyExportFailed";
+  // Fetches `ranges` of a lost+found copy from the object version it was based on.
+  void RecoverFromVersion(uint64_t ino, const std::string& key, const std::string& version_id,
+                          const std::vector<std::pair<uint64_t, uint64_t>>& ranges);
   void MoveToLostFoundLocked(Inode* n, const std::string& reason,
                              std::vector<std::pair<uint64_t, std::string>>* invalidate);
   // Sets rec.key and keeps objects_by_key_ in step.

@@ -3,9 +3,11 @@
 // S3 version (if any) then appears at the original path.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "core/file_system.h"
 
@@ -66,6 +68,17 @@ void FileSystem::MoveToLostFoundLocked(Inode* n, const std::string& reason,
   r.parent = lf->rec.ino;
   r.name = name;
   lf->children[name] = r.ino;
+  // Bytes it never fetched from the object it was based on: in a versioned
+  // bucket that version still exists, so fetch them from it (in the
+  // background; until then, and if that fails, reading them gives EIO).
+  if (r.is_file() && !r.version_id.empty()) {
+    auto missing = cache_->Missing(r.ino, 0, std::min(r.size, r.remote_size));
+    if (!missing.empty())
+      import_pool_->Submit([this, ino = r.ino, key = r.origin_key, version = r.version_id,
+                            missing = std::move(missing)] {
+        RecoverFromVersion(ino, key, version, missing);
+      });
+  }
   // It no longer stands for any S3 object; it is never exported.
   SetKeyLocked(n, "");
   r.etag.clear();
@@ -85,6 +98,29 @@ void FileSystem::MoveToLostFoundLocked(Inode* n, const std::string& reason,
     std::ofstream out(options_.audit_log_path, std::ios::app);
     out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   }
+}
+
+void FileSystem::RecoverFromVersion(uint64_t ino, const std::string& key,
+                                    const std::string& version_id,
+                                    const std::vector<std::pair<uint64_t, uint64_t>>& ranges) {
+  for (const auto& [start, end] : ranges) {
+    uint64_t pos = start;
+    Status write_status;
+    auto r = client_->GetObject(
+        {.bucket = options_.bucket, .key = key, .range = s3::ByteRange{start, end - 1},
+         .version_id = version_id, .sink = [&](const char* d, size_t len) {
+           write_status = cache_->WriteIfMissing(ino, pos, d, len);
+           pos += len;
+           return write_status.ok();
+         }});
+    if (!r.ok() || !write_status.ok() || pos != end) {
+      spdlog::warn("lost+found inode {}: bytes {}-{} of s3://{}/{} version {} not recovered: {}",
+                   ino, start, end, options_.bucket, key, version_id,
+                   r.ok() ? write_status.ToString() : r.error().ToString());
+      return;
+    }
+  }
+  (void)cache_->Persist(ino);
 }
 
 }  // namespace stagefs::core

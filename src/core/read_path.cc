@@ -41,13 +41,20 @@ Result<OpenResult> FileSystem::Open(uint64_t ino, int flags) {
                  !n->rec.fully_resident;
   }
   if (import_now) ScheduleImport(ino);
+  bool direct_io = false;
+  {
+    std::shared_lock lock(mu_);
+    Inode* n = FindLocked(ino);
+    direct_io = n && n->rec.is_file() && InLostFoundLocked(n) &&
+                !cache_->Covers(ino, 0, n->rec.size);
+  }
   auto h = std::make_shared<Handle>();
   h->ino = ino;
   h->flags = flags;
   std::lock_guard lock(handles_mu_);
   uint64_t fh = next_fh_++;
   handles_[fh] = std::move(h);
-  return OpenResult{fh, !changed};
+  return OpenResult{fh, !changed && !direct_io, direct_io};
 }
 
 void FileSystem::Release(uint64_t fh) {

@@ -264,6 +264,7 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   if (!r.ok()) return self->ReplyError(req, r.error());
   fi->fh = r->fh;
   fi->keep_cache = r->keep_cache;
+  fi->direct_io = r->direct_io;
   fuse_reply_open(req, fi);
 }
 

@@ -4,6 +4,7 @@ through the re-list and through S3 event notifications, and conflicts follow
 its status xattr, an audit-log line and the metric).
 """
 
+import errno
 import json
 import os
 import sys
@@ -205,6 +206,52 @@ class ConflictTest(SyncTestBase):
         self.assertEqual(read(self.m.path("e/g")), b"g1\n")
         self.assertFalse(os.path.exists(self.m.path("e/f")))
         self.check_lost("e/f", b"v1\n", "Conflict", key="d/f")
+
+    def partly_fetched_conflict(self, versioned):
+        """A 3 MiB object, 4 bytes changed at offset 0 through the mount (the rest
+        never fetched), then S3 replaces the object: returns (lost+found path,
+        old bytes)."""
+        self.b = self.bucket("partial")
+        if versioned:
+            self.aws.run("s3api", "put-bucket-versioning", "--bucket", self.b,
+                         "--versioning-configuration", "Status=Enabled")
+        old = os.urandom(3 << 20)
+        self.aws.put(self.b, "d/big", data=old)
+        self.m = self.mount(self.b, args=["--export-delay", "3600",
+                                          "--import-size-less-than", "0"])
+        fd = os.open(self.m.path("d/big"), os.O_WRONLY)
+        os.pwrite(fd, b"MINE", 0)
+        os.close(fd)
+        self.aws.put(self.b, "d/big", data=b"theirs\n")
+        p = harness.subprocess.run([harness.stagefs_bin(), "sync", self.m.mnt],
+                                   capture_output=True, text=True, timeout=120)
+        self.assertNotEqual(p.returncode, 0, "the conflict is reported")
+        names = self.lost_found()
+        self.assertEqual(len(names), 1, names)
+        return os.path.join(LF, names[0]), old
+
+    def test_partly_fetched_file_in_a_versioned_bucket_is_recovered(self):
+        lost, old = self.partly_fetched_conflict(versioned=True)
+        want = b"MINE" + old[4:]
+        self.assertTrue(harness.wait_for(
+            lambda: "MissingBytes" not in self.m.file_status(lost), 10),
+            self.m.file_status(lost))
+        self.assertEqual(read(self.m.path(lost)), want)
+        self.assertEqual(self.aws.get_bytes(self.b, "d/big"), b"theirs\n")
+
+    def test_partly_fetched_file_never_reads_invented_zeros(self):
+        lost, old = self.partly_fetched_conflict(versioned=False)
+        st = self.m.file_status(lost)
+        self.assertIn("MissingBytes", st)
+        # The bytes it held read back; the others fail with EIO, never zeros.
+        fd = os.open(self.m.path(lost), os.O_RDONLY)
+        try:
+            self.assertEqual(os.pread(fd, 4, 0), b"MINE")
+            with self.assertRaises(OSError) as cm:
+                os.pread(fd, 4096, (3 << 20) - 4096)
+            self.assertEqual(cm.exception.errno, errno.EIO)
+        finally:
+            os.close(fd)
 
 if __name__ == "__main__":
     unittest.main()
