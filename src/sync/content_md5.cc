@@ -58,4 +58,25 @@ Result<std::string> SinglePartEtagOfFile(const std::string& path, uint64_t size)
   return Finish(ctx.get());
 }
 
+std::string MultipartEtag(const std::vector<std::string>& part_etags) {
+  std::string binary;
+  for (std::string e : part_etags) {
+    if (e.size() >= 2 && e.front() == '"' && e.back() == '"') e = e.substr(1, e.size() - 2);
+    if (e.size() != 32) return "";
+    for (size_t i = 0; i < 32; i += 2) {
+      int v = 0;
+      for (size_t k = i; k < i + 2; ++k) {
+        char c = e[k];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (d < 0) return "";
+        v = v * 16 + d;
+      }
+      binary += static_cast<char>(v);
+    }
+  }
+  std::string md5 = SinglePartEtag(binary);  // quoted
+  return md5.substr(0, md5.size() - 1) + "-" + std::to_string(part_etags.size()) + "\"";
+}
+
 }  // namespace stagefs::sync

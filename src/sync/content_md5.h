@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/status.h"
 
@@ -14,5 +15,8 @@ namespace stagefs::sync {
 std::string SinglePartEtag(std::string_view data);
 // The same for the first `size` bytes of the file at `path`.
 Result<std::string> SinglePartEtagOfFile(const std::string& path, uint64_t size);
+// The ETag of a completed multipart upload: the MD5 of the parts' binary MD5s
+// followed by "-<number of parts>", quoted. "" if a part ETag is not an MD5.
+std::string MultipartEtag(const std::vector<std::string>& part_etags);
 
 }  // namespace stagefs::sync

@@ -340,11 +340,25 @@ ExportResult Exporter::PutSmall(const ExportJob& job) {
 
 std::optional<ExportResult> Exporter::OwnEarlierUpload(const ExportJob& job) {
   auto head = client_->HeadObject({.bucket = options_.bucket, .key = job.key});
-  if (!head.ok() || head->metadata != job.metadata) return std::nullopt;
-  auto ours = job.inline_data ? Result<std::string>(SinglePartEtag(*job.inline_data))
-                              : SinglePartEtagOfFile(job.cache_path, job.size);
-  if (!ours.ok() || s3::NormalizeEtag(head->etag) != *ours || head->size != job.size)
-    return std::nullopt;
+  if (!head.ok() || head->metadata != job.metadata || head->size != job.size) return std::nullopt;
+  std::string found = s3::NormalizeEtag(head->etag);
+  std::string multipart;
+  {
+    std::lock_guard lock(mu_);
+    auto it = multipart_etags_.find(job.key);
+    if (it != multipart_etags_.end()) multipart = it->second;
+  }
+  bool ours = !multipart.empty() && found == multipart;
+  if (!ours && (job.inline_data || job.size < options_.multipart_threshold)) {
+    auto single = job.inline_data ? Result<std::string>(SinglePartEtag(*job.inline_data))
+                                  : SinglePartEtagOfFile(job.cache_path, job.size);
+    ours = single.ok() && found == *single;
+  }
+  if (!ours) return std::nullopt;
+  {
+    std::lock_guard lock(mu_);
+    multipart_etags_.erase(job.key);
+  }
   spdlog::info("export of {}: the object already holds this upload (an earlier attempt whose "
                "response was lost)", job.key);
   ExportResult out;

@@ -92,8 +92,9 @@ class Exporter {
   std::optional<ExportResult> CheckBeforeCommit(const std::string& key, const std::string& etag,
                                                 bool may_be_absent = false);
   // After a conflict: whether `job.key` already holds exactly this upload
-  // (same single-part ETag, size and metadata), i.e. an earlier attempt of the
-  // same export reached S3 but its response was lost. Then that is success.
+  // (same single-part or remembered multipart ETag, size and metadata), i.e.
+  // an earlier attempt of the same export reached S3 but its response was
+  // lost. Then that is success.
   std::optional<ExportResult> OwnEarlierUpload(const ExportJob& job);
   void UpdateGauges();
 
@@ -117,6 +118,9 @@ class Exporter {
   std::set<std::pair<MonoTime, uint64_t>> by_age_;
   // Inodes whose last export failed for good (until they change again).
   std::map<uint64_t, std::string> failed_;  // GUARDED_BY(mu_)
+  // Multipart uploads whose commit was sent but not confirmed: key -> the ETag
+  // S3 gives the completed object (GUARDED_BY(mu_)).
+  std::map<std::string, std::string> multipart_etags_;
   // Upload conflicts since the last sync (the local copies went to lost+found).
   std::map<uint64_t, std::string> conflicts_;  // GUARDED_BY(mu_)
   int force_ = 0;                        // GUARDED_BY(mu_): >0 ignores the quiet window

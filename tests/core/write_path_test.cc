@@ -438,6 +438,18 @@ TEST_F(WritePathTest, RetryAfterALostResponseIsNotAConflict) {
   std::string status = fs_->FileStatusText(Ino("f")).value();
   EXPECT_NE(status.find("ExportState: clean"), std::string::npos) << status;
   EXPECT_EQ(faulty.injected(), 2u);
+  // The same for a multipart upload whose CompleteMultipartUpload response
+  // is lost (the first commit creates the object, the second overwrites it).
+  std::string big((17 << 20) + 5, 'x');
+  for (int round = 0; round < 2; ++round) {
+    big[round] = 'A' + round;
+    faulty.LoseResponseNth(1, s3::Op::kCompleteMultipartUpload);
+    WriteFile("big", big, 0, O_WRONLY | O_CREAT | O_TRUNC);
+    Sync();
+    EXPECT_EQ(Object("big"), big) << round;
+  }
+  EXPECT_EQ(Ino(".stagefs-lost+found"), 0u);
+  EXPECT_EQ(faulty.injected(), 4u);
 }
 
 TEST_F(WritePathTest, ExpirationEvictsOnlyCleanData) {
