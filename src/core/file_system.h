@@ -238,8 +238,11 @@ class FileSystem final : public sync::ExportTarget {
 
   // Read path (read_path.cc).
   Result<size_t> ReadBlocks(Handle& h, uint64_t off, size_t len, char* buf);
+  // GETs [start, end) of `key` (pinned to `etag`, or to `version_id`) into the
+  // cache where not resident yet.
   Status FetchIntoCache(uint64_t ino, const std::string& key, const std::string& etag,
-                        uint64_t start, uint64_t end);
+                        uint64_t start, uint64_t end,
+                        const std::string& version_id = "");
   Status Revalidate(uint64_t ino, bool* changed);
   void ScheduleImport(uint64_t ino);
   void BackgroundLoop();

@@ -104,23 +104,13 @@ void FileSystem::RecoverFromVersion(uint64_t ino, const std::string& key,
                                     const std::string& version_id,
                                     const std::vector<std::pair<uint64_t, uint64_t>>& ranges) {
   for (const auto& [start, end] : ranges) {
-    uint64_t pos = start;
-    Status write_status;
-    auto r = client_->GetObject(
-        {.bucket = options_.bucket, .key = key, .range = s3::ByteRange{start, end - 1},
-         .version_id = version_id, .sink = [&](const char* d, size_t len) {
-           write_status = cache_->WriteIfMissing(ino, pos, d, len);
-           pos += len;
-           return write_status.ok();
-         }});
-    if (!r.ok() || !write_status.ok() || pos != end) {
+    Status st = FetchIntoCache(ino, key, "", start, end, version_id);
+    if (!st.ok()) {
       spdlog::warn("lost+found inode {}: bytes {}-{} of s3://{}/{} version {} not recovered: {}",
-                   ino, start, end, options_.bucket, key, version_id,
-                   r.ok() ? write_status.ToString() : r.error().ToString());
+                   ino, start, end, options_.bucket, key, version_id, st.ToString());
       return;
     }
   }
-  (void)cache_->Persist(ino);
 }
 
 }  // namespace stagefs::core

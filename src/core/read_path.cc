@@ -223,13 +223,13 @@ Result<size_t> FileSystem::ReadBlocks(Handle& h, uint64_t off, size_t len, char*
 }
 
 Status FileSystem::FetchIntoCache(uint64_t ino, const std::string& key, const std::string& etag,
-                                  uint64_t start, uint64_t end) {
+                                  uint64_t start, uint64_t end, const std::string& version_id) {
   if (start >= end) return OkStatus();
   uint64_t pos = start;
   Status write_status;
   auto r = client_->GetObject(
       {.bucket = options_.bucket, .key = key, .range = s3::ByteRange{start, end - 1},
-       .if_match = etag, .sink = [&](const char* d, size_t n) {
+       .if_match = etag, .version_id = version_id, .sink = [&](const char* d, size_t n) {
          write_status = cache_->WriteIfMissing(ino, pos, d, n);
          pos += n;
          return write_status.ok();

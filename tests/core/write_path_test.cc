@@ -111,6 +111,19 @@ class WritePathTest : public ::testing::Test {
     return out;
   }
   void Sync() { ASSERT_TRUE(fs_->SyncNow(meta::kRootIno).ok()); }
+  // The first entry of /.stagefs-lost+found ("" if there is none).
+  std::string LostFoundEntry() {
+    uint64_t lf = Ino(".stagefs-lost+found");
+    if (lf == 0) return "";
+    auto fh = fs_->OpenDir(lf);
+    std::string name;
+    EXPECT_TRUE(fs_->ReadDir(lf, *fh, 2, false, [&](const DirEntry& e) {
+      name = e.name;
+      return false;
+    }).ok());
+    fs_->ReleaseDir(*fh);
+    return name;
+  }
   std::string Object(const std::string& key) {
     auto o = fake_.GetRaw("b", "p/" + key);
     return o ? o->data : "<missing>";
@@ -264,14 +277,7 @@ TEST_F(WritePathTest, ConflictAtExportMovesLocalCopyToLostFound) {
   EXPECT_NE(synced.message().find("Conflict"), std::string::npos) << synced.ToString();
   EXPECT_EQ(Object("f"), "theirs");  // S3 wins
   EXPECT_EQ(ReadFile("f"), "theirs");
-  uint64_t lf = Ino(".stagefs-lost+found");
-  ASSERT_NE(lf, 0u);
-  auto fh = fs_->OpenDir(lf);
-  std::string lost;
-  ASSERT_TRUE(fs_->ReadDir(lf, *fh, 2, false, [&](const DirEntry& e) {
-    lost = e.name;
-    return false;
-  }).ok());
+  std::string lost = LostFoundEntry();
   ASSERT_NE(lost.find("_f"), std::string::npos);
   uint64_t lost_ino = Ino(".stagefs-lost+found/" + lost);
   EXPECT_EQ(ReadAllFrom(*fs_, lost_ino), "mine");
@@ -302,14 +308,7 @@ TEST_F(WritePathTest, LostFoundCopyOfAPartlyCachedFileDoesNotReadZeros) {
   WriteFile("big", "MINE", 0, O_WRONLY);  // first bytes only; the rest is not cached
   fake_.PutRaw("b", "p/big", "theirs");
   (void)exporter_->SyncNow({}, std::chrono::milliseconds(3000));
-  uint64_t lf = Ino(".stagefs-lost+found");
-  ASSERT_NE(lf, 0u);
-  auto fh = fs_->OpenDir(lf);
-  std::string lost;
-  ASSERT_TRUE(fs_->ReadDir(lf, *fh, 2, false, [&](const DirEntry& e) {
-    lost = e.name;
-    return false;
-  }).ok());
+  std::string lost = LostFoundEntry();
   ASSERT_FALSE(lost.empty());
   uint64_t ino = Ino(".stagefs-lost+found/" + lost);
   auto o = fs_->Open(ino, O_RDONLY);
@@ -335,14 +334,7 @@ TEST_F(WritePathTest, RelistFindsModifyVersusDelete) {
   fake_.DeleteRaw("b", "p/f");
   clock_.Advance(std::chrono::seconds(6));
   EXPECT_EQ(Ino("f"), 0u);  // the re-list removed it: S3 wins
-  uint64_t lf = Ino(".stagefs-lost+found");
-  ASSERT_NE(lf, 0u);
-  auto fh = fs_->OpenDir(lf);
-  std::string lost;
-  ASSERT_TRUE(fs_->ReadDir(lf, *fh, 2, false, [&](const DirEntry& e) {
-    lost = e.name;
-    return false;
-  }).ok());
+  std::string lost = LostFoundEntry();
   EXPECT_EQ(ReadAllFrom(*fs_, Ino(".stagefs-lost+found/" + lost)), "local edit");
 }
 
