@@ -19,7 +19,7 @@
 #include "base/metrics.h"
 #include "cache/data_cache.h"
 #include "core/file_system.h"
-#include "fuse/fuse_adapter.h"
+#include "core/kernel_session.h"
 #include "meta/metadata_store.h"
 #include "s3/capabilities.h"
 #include "s3/http/curl_object_client.h"
@@ -156,14 +156,14 @@ int Serve(const MountConfig& cfg, ReadyPipe* ready) {
   exporter.Start();
   fs.SetExporter(&exporter);
 
-  fuse::FuseOptions fo;
-  fo.mountpoint = cfg.mountpoint;
-  fo.fsname = "stagefs:" + fs_options->bucket;
-  fo.allow_other = cfg.allow_other;
-  fo.read_only = cfg.read_only;
-  fo.attr_timeout = cfg.refresh_interval_s;
-  fuse::FuseAdapter adapter(&fs, fo);
-  if (Status st = adapter.Mount(); !st.ok()) return fail(st);
+  core::SessionOptions so;
+  so.mountpoint = cfg.mountpoint;
+  so.fsname = "stagefs:" + fs_options->bucket;
+  so.allow_other = cfg.allow_other;
+  so.read_only = cfg.read_only;
+  so.attr_timeout = cfg.refresh_interval_s;
+  auto session = core::MakeKernelSession(&fs, so);
+  if (Status st = session->Mount(); !st.ok()) return fail(st);
 
   AdminServer admin(
       [&] {
@@ -184,7 +184,7 @@ int Serve(const MountConfig& cfg, ReadyPipe* ready) {
   spdlog::info("mounted {} at {} (cache {})", cfg.source, cfg.mountpoint, cache_dir);
   lock.WritePid();
   if (ready) ready->Report("");
-  Status st = adapter.Run();
+  Status st = session->Run();
   events.Stop();
   fs.StopBackground();
   // Pending changes are exported before exiting; what cannot be (S3 down) stays

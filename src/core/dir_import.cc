@@ -93,8 +93,8 @@ void FileSystem::DetachDeletedLocked(Inode* dir, const std::string& name,
   if (!c) return;
   c->rec.parent = 0;
   SetKeyLocked(c, "");
-  if (c->nlookup == 0 && c->open_count == 0) EraseLocked(ino);
-  else (void)PersistLocked(c->rec);
+  (void)PersistLocked(c->rec);
+  MaybeEraseLocked(c);  // unless the kernel or an open file still holds it
 }
 
 Status FileSystem::ImportDirectory(uint64_t dir_ino, const std::string& key_prefix) {

@@ -218,14 +218,12 @@ void FileSystem::CompleteExport(const sync::ExportJob& job, const sync::ExportRe
     // Children that failed because a parent could not be exported go again.
     for (auto it = blocked_by_parent_.begin(); it != blocked_by_parent_.end();) {
       Inode* child = FindLocked(*it);
-      if (child && !FailedAncestorLocked(child)) {
-        ScheduleLocked(*it);
-        it = blocked_by_parent_.erase(it);
-      } else if (!child) {
-        it = blocked_by_parent_.erase(it);
-      } else {
-        ++it;
+      if (child && FailedAncestorLocked(child)) {
+        ++it;  // another failed directory still stands in the way
+        continue;
       }
+      if (child) ScheduleLocked(*it);
+      it = blocked_by_parent_.erase(it);
     }
   }
   if (job.content_changed && !r.is_dir()) r.remote_size = job.size;

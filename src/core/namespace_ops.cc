@@ -47,13 +47,14 @@ void FileSystem::ScheduleLocked(uint64_t ino) {
 
 void FileSystem::ChangedLocked(Inode* n, bool data) {
   meta::InodeRecord& r = n->rec;
+  int64_t now = clock_->WallNanos();
   if (data) r.data_dirty = true;
   else r.meta_dirty = true;
   // Writing is an access: the expiration clock starts when the data was last
   // written or read, not at the epoch (which would evict it right after export).
-  if (data) r.last_access_ns = clock_->WallNanos();
+  if (data) r.last_access_ns = now;
   if (r.export_state != meta::ExportState::kExporting) r.export_state = meta::ExportState::kPending;
-  r.dirty_since_ns = clock_->WallNanos();
+  r.dirty_since_ns = now;
   n->change_seq++;
   (void)PersistLocked(r);
   ScheduleLocked(r.ino);

@@ -23,6 +23,7 @@ Result<OpenResult> FileSystem::Open(uint64_t ino, int flags) {
   bool changed = false;
   RETURN_IF_ERROR(Revalidate(ino, &changed));
   bool import_now = false;
+  bool direct_io = false;
   {
     std::unique_lock lock(mu_);
     Inode* n = FindLocked(ino);
@@ -39,15 +40,9 @@ Result<OpenResult> FileSystem::Open(uint64_t ino, int flags) {
     import_now = rule.trigger == ImportTrigger::kOnFileAccess && n->rec.is_file() &&
                  !n->rec.key.empty() && n->rec.size < rule.size_less_than &&
                  !n->rec.fully_resident;
+    direct_io = n->rec.is_file() && InLostFoundLocked(n) && !cache_->Covers(ino, 0, n->rec.size);
   }
   if (import_now) ScheduleImport(ino);
-  bool direct_io = false;
-  {
-    std::shared_lock lock(mu_);
-    Inode* n = FindLocked(ino);
-    direct_io = n && n->rec.is_file() && InLostFoundLocked(n) &&
-                !cache_->Covers(ino, 0, n->rec.size);
-  }
   auto h = std::make_shared<Handle>();
   h->ino = ino;
   h->flags = flags;

@@ -562,3 +562,11 @@ void FuseAdapter::Exit() {
 }
 
 }  // namespace stagefs::fuse
+
+namespace stagefs::core {
+
+std::unique_ptr<KernelSession> MakeKernelSession(FileSystem* fs, SessionOptions options) {
+  return std::make_unique<fuse::FuseAdapter>(fs, std::move(options));
+}
+
+}  // namespace stagefs::core

@@ -1,5 +1,6 @@
-// FuseAdapter: the libfuse3 low-level adapter. It decodes requests, calls the
-// core FileSystem, and encodes replies; no file-system semantics live here.
+// FuseAdapter: the libfuse3 low-level adapter, the core::KernelSession the
+// binary uses. It decodes requests, calls the core FileSystem, and encodes
+// replies; no file-system semantics live here.
 //
 // Settings (see docs/ARCHITECTURE.md): multi-threaded session loop, 1 MiB
 // max_read/max_write, readdirplus, FUSE_CAP_EXPORT_SUPPORT (NFS handles),
@@ -15,31 +16,20 @@
 
 #include "base/status.h"
 #include "core/file_system.h"
+#include "core/kernel_session.h"
 
 namespace stagefs::fuse {
 
-struct FuseOptions {
-  std::string mountpoint;
-  std::string fsname = "stagefs";
-  bool allow_other = false;
-  bool read_only = false;
-  double attr_timeout = 30;
-  int max_threads = 32;
-};
+using FuseOptions = core::SessionOptions;
 
-class FuseAdapter {
+class FuseAdapter final : public core::KernelSession {
  public:
   FuseAdapter(core::FileSystem* fs, FuseOptions options);
-  ~FuseAdapter();
+  ~FuseAdapter() override;
 
-  // Creates the session and mounts. Fails with a clear message if the mount
-  // point is missing, busy or not permitted.
-  Status Mount();
-  // Serves requests until unmounted (fusermount3 -u) or SIGTERM/SIGINT/SIGHUP.
-  // Returns after the kernel connection is gone.
-  Status Run();
-  // Asks the loop to exit and unmounts (safe from another thread).
-  void Exit();
+  Status Mount() override;
+  Status Run() override;
+  void Exit() override;
 
   struct Impl;
 

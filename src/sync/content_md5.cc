@@ -58,9 +58,10 @@ Result<std::string> SinglePartEtagOfFile(const std::string& path, uint64_t size)
   return Finish(ctx.get());
 }
 
-std::string MultipartEtag(const std::vector<std::string>& part_etags) {
+std::string MultipartEtag(const std::vector<s3::CompletedPart>& parts) {
   std::string binary;
-  for (std::string e : part_etags) {
+  for (const auto& part : parts) {
+    std::string e = part.etag;
     if (e.size() >= 2 && e.front() == '"' && e.back() == '"') e = e.substr(1, e.size() - 2);
     if (e.size() != 32) return "";
     for (size_t i = 0; i < 32; i += 2) {
@@ -76,7 +77,7 @@ std::string MultipartEtag(const std::vector<std::string>& part_etags) {
     }
   }
   std::string md5 = SinglePartEtag(binary);  // quoted
-  return md5.substr(0, md5.size() - 1) + "-" + std::to_string(part_etags.size()) + "\"";
+  return md5.substr(0, md5.size() - 1) + "-" + std::to_string(parts.size()) + "\"";
 }
 
 }  // namespace stagefs::sync

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "s3/types.h"
 
 namespace stagefs::sync {
 
@@ -17,6 +18,6 @@ std::string SinglePartEtag(std::string_view data);
 Result<std::string> SinglePartEtagOfFile(const std::string& path, uint64_t size);
 // The ETag of a completed multipart upload: the MD5 of the parts' binary MD5s
 // followed by "-<number of parts>", quoted. "" if a part ETag is not an MD5.
-std::string MultipartEtag(const std::vector<std::string>& part_etags);
+std::string MultipartEtag(const std::vector<s3::CompletedPart>& parts);
 
 }  // namespace stagefs::sync

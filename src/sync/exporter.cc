@@ -11,6 +11,19 @@
 #include "sync/content_md5.h"
 
 namespace stagefs::sync {
+namespace {
+
+// The result of a commit whose object S3 describes with `r` (a HEAD or a copy).
+template <typename T>
+ExportResult CommittedAs(const T& r) {
+  ExportResult out;
+  out.etag = r.etag;
+  out.version_id = r.version_id;
+  out.last_modified_ns = r.last_modified_ns;
+  return out;
+}
+
+}  // namespace
 
 Exporter::Exporter(ExporterOptions options, s3::ObjectClient* client, ExportTarget* target,
                    Clock* clock, MetricsRegistry* metrics)
@@ -152,7 +165,6 @@ void Exporter::Loop() {
 
 void Exporter::RunOne(uint64_t ino) {
   ExportResult result;
-  bool settled = false;  // CompleteExport already called
   std::optional<ExportJob> job;
   auto prepared = target_->PrepareExport(ino);
   if (prepared.ok()) job = std::move(prepared).value();
@@ -187,9 +199,7 @@ void Exporter::RunOne(uint64_t ino) {
         result.conflict = true;
         result.status = Status(ErrorCode::kConflict,
                                "Conflict: the object changed in S3 (" + st.message() + ")");
-        target_->CompleteExport(*job, result);
         job.reset();
-        settled = true;
       } else if (!st.ok()) {
         result.status = st;
         job.reset();
@@ -204,7 +214,7 @@ void Exporter::RunOne(uint64_t ino) {
   if (job) {
     result = Execute(*job);
     target_->CompleteExport(*job, result);
-  } else if (!result.status.ok() && !settled) {
+  } else if (!result.status.ok()) {
     ExportJob failed;
     failed.ino = ino;
     target_->CompleteExport(failed, result);
@@ -235,8 +245,7 @@ void Exporter::RunOne(uint64_t ino) {
       // A conflict on an upload is settled at once (S3 wins, the local copy
       // is in lost+found, never exported): the next sync reports it, once.
       // Other failures stay until the inode changes again.
-      if (result.conflict && (settled || (job && !job->park)))
-        conflicts_[ino] = result.status.message();
+      if (result.conflict && !(job && job->park)) conflicts_[ino] = result.status.message();
       else failed_[ino] = result.status.message();
       spdlog::error("export of inode {} failed: {}", ino, result.status.ToString());
     } else if (job) {
@@ -252,9 +261,15 @@ void Exporter::RunOne(uint64_t ino) {
 ExportResult Exporter::Execute(const ExportJob& job) {
   if (job.kind == ExportJob::Kind::kDelete) return Delete(job);
   ExportResult r;
-  if (!job.content_changed && !job.source_key.empty()) r = CopyMetadata(job);
-  else if (job.size >= options_.multipart_threshold && !job.inline_data) r = PutMultipart(job);
-  else r = PutSmall(job);
+  if (!job.content_changed && !job.source_key.empty()) {
+    r = CopyMetadata(job);
+  } else {
+    r = job.size >= options_.multipart_threshold && !job.inline_data ? PutMultipart(job)
+                                                                     : PutSmall(job);
+    // The "conflict" may be this export's own earlier attempt (response lost).
+    if (r.conflict)
+      if (auto ours = OwnEarlierUpload(job)) r = *ours;
+  }
   if (!r.status.ok() || job.source_key.empty() || job.source_key == job.key) return r;
   // A rename (or a park): the new key is committed, now remove the old one (only
   // if it still holds what we copied from).
@@ -303,7 +318,6 @@ ExportResult FromS3Error(const s3::S3Error& e) {
 
 ExportResult Exporter::PutSmall(const ExportJob& job) {
   s3::PutObjectParams p{.bucket = options_.bucket, .key = job.key, .metadata = job.metadata};
-  std::string data;
   if (job.inline_data) p.body = s3::BodySource::FromString(*job.inline_data);
   bool trusted = !job.dest_may_be_absent && (job.dest_etag.empty()
                                                  ? options_.trust_put_if_none_match
@@ -312,8 +326,6 @@ ExportResult Exporter::PutSmall(const ExportJob& job) {
     if (job.dest_etag.empty()) p.if_none_match = "*";
     else p.if_match = job.dest_etag;
   } else if (auto c = CheckBeforeCommit(job.key, job.dest_etag, job.dest_may_be_absent)) {
-    if (c->conflict)
-      if (auto ours = OwnEarlierUpload(job)) return *ours;
     return *c;
   }
   int fd = -1;
@@ -325,12 +337,7 @@ ExportResult Exporter::PutSmall(const ExportJob& job) {
   }
   auto r = client_->PutObject(p);
   if (fd >= 0) ::close(fd);
-  if (!r.ok()) {
-    ExportResult failed = FromS3Error(r.error());
-    if (failed.conflict)
-      if (auto ours = OwnEarlierUpload(job)) return *ours;
-    return failed;
-  }
+  if (!r.ok()) return FromS3Error(r.error());
   bytes_uploaded_->Inc(p.body.size());
   ExportResult out;
   out.etag = r->etag;
@@ -344,9 +351,12 @@ std::optional<ExportResult> Exporter::OwnEarlierUpload(const ExportJob& job) {
   std::string found = s3::NormalizeEtag(head->etag);
   std::string multipart;
   {
+    // Whatever the answer, the remembered commit is settled now.
     std::lock_guard lock(mu_);
-    auto it = multipart_etags_.find(job.key);
-    if (it != multipart_etags_.end()) multipart = it->second;
+    if (auto it = multipart_etags_.find(job.key); it != multipart_etags_.end()) {
+      multipart = it->second;
+      multipart_etags_.erase(it);
+    }
   }
   bool ours = !multipart.empty() && found == multipart;
   if (!ours && (job.inline_data || job.size < options_.multipart_threshold)) {
@@ -355,17 +365,9 @@ std::optional<ExportResult> Exporter::OwnEarlierUpload(const ExportJob& job) {
     ours = single.ok() && found == *single;
   }
   if (!ours) return std::nullopt;
-  {
-    std::lock_guard lock(mu_);
-    multipart_etags_.erase(job.key);
-  }
   spdlog::info("export of {}: the object already holds this upload (an earlier attempt whose "
                "response was lost)", job.key);
-  ExportResult out;
-  out.etag = head->etag;
-  out.version_id = head->version_id;
-  out.last_modified_ns = head->last_modified_ns;
-  return out;
+  return CommittedAs(*head);
 }
 
 ExportResult Exporter::CopyMetadata(const ExportJob& job) {
@@ -381,11 +383,7 @@ ExportResult Exporter::CopyMetadata(const ExportJob& job) {
                                 .metadata = job.metadata,
                                 .copy_source_if_match = job.source_etag});
   if (!r.ok()) return FromS3Error(r.error());
-  ExportResult out;
-  out.etag = r->etag;
-  out.version_id = r->version_id;
-  out.last_modified_ns = r->last_modified_ns;
-  return out;
+  return CommittedAs(*r);
 }
 
 ExportResult Exporter::Delete(const ExportJob& job) {

@@ -107,18 +107,12 @@ ExportResult Exporter::PutMultipart(const ExportJob& job) {
   }
   if (copied_any && job.source_key != job.key)
     if (auto c = CheckBeforeCommit(job.source_key, job.source_etag)) return abort(*c);
-  if (auto c = CheckBeforeCommit(job.key, job.dest_etag, job.dest_may_be_absent)) {
-    if (c->conflict)
-      if (auto ours = OwnEarlierUpload(job)) return abort(*ours);
-    return abort(*c);
-  }
+  if (auto c = CheckBeforeCommit(job.key, job.dest_etag, job.dest_may_be_absent)) return abort(*c);
   // Remembered until the commit is confirmed: if its response is lost, the
   // retry recognises this upload in S3 by its ETag.
-  std::vector<std::string> part_etags;
-  for (const auto& p : done) part_etags.push_back(p.etag);
   {
     std::lock_guard lock(mu_);
-    multipart_etags_[job.key] = MultipartEtag(part_etags);
+    multipart_etags_[job.key] = MultipartEtag(done);
   }
   auto r = client_->CompleteMultipartUpload(
       {.bucket = options_.bucket, .key = job.key, .upload_id = upload_id, .parts = done});

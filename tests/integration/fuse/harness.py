@@ -462,6 +462,13 @@ class Mount:
                 return
         raise AssertionError("mount still busy after %d s: %r" % (timeout, last))
 
+    def lost_found(self):
+        """Sorted names in /.stagefs-lost+found ([] while it does not exist)."""
+        try:
+            return sorted(os.listdir(self.path(".stagefs-lost+found")))
+        except FileNotFoundError:
+            return []
+
     def log_tail(self, n=40):
         try:
             with open(os.path.join(self.cache, "stagefs.log"), errors="replace") as f:
