@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
@@ -32,6 +33,13 @@ Status DataCache::Init() {
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
   if (ec) return Status(ErrorCode::kIo, "cannot create cache directory " + dir_ + ": " + ec.message());
+  // The 256 fan-out directories exist up front: a first write needs no mkdir.
+  for (unsigned i = 0; i < 256; ++i) {
+    char sub[8];
+    std::snprintf(sub, sizeof(sub), "/%02x", i);
+    std::filesystem::create_directory(dir_ + sub, ec);
+    if (ec) return Status(ErrorCode::kIo, "cannot create cache directory " + dir_ + sub + ": " + ec.message());
+  }
   // Residency totals for capacity accounting.
   uint64_t total = 0;
   for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_, ec)) {
@@ -50,6 +58,11 @@ std::string DataCache::PathOf(uint64_t ino) const {
   std::snprintf(buf, sizeof(buf), "/%02x/%016llx", static_cast<unsigned>(ino & 0xff),
                 static_cast<unsigned long long>(ino));
   return dir_ + buf;
+}
+
+void DataCache::AddEmpty(uint64_t ino) {
+  std::lock_guard lock(mu_);
+  entries_[ino].loaded = true;
 }
 
 DataCache::Entry& DataCache::EntryLocked(uint64_t ino) {

@@ -28,6 +28,9 @@ class DataCache {
   ~DataCache();
 
   Status Init();
+  // Records that `ino` is a new inode with no cached bytes, so its first I/O
+  // needs no lookup in the metadata store (inode numbers are never reused).
+  void AddEmpty(uint64_t ino);
 
   // Writes bytes and marks them resident.
   Status Write(uint64_t ino, uint64_t off, const char* data, size_t len);

@@ -1,11 +1,13 @@
 // Background work of a mount: re-listing imported directories (the
-// reconciler), directory refreshes requested by S3 event notifications, and
-// expiration of clean cached data.
+// reconciler), directory refreshes requested by S3 event notifications,
+// expiration of clean cached data, and commits of the metadata batch.
 //
 // Re-list policy: a directory used (looked up or listed) within the last ten
 // refresh intervals is re-listed every interval; an idle one every ten intervals.
 // Re-listing costs one LIST page per 1,000 keys and a HEAD only for objects whose
 // ETag changed.
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 
 #include "core/file_system.h"
@@ -40,6 +42,9 @@ void FileSystem::BackgroundLoop() {
     queued.swap(refresh_queue_);
     lock.unlock();
     for (uint64_t dir : queued) (void)RefreshDirectory(dir);
+    // Commit the metadata batch: without fsync, a crash loses at most the
+    // changes of the last 200 ms (docs/CONSISTENCY.md, "Crashes").
+    if (Status st = store_->Flush(); !st.ok()) spdlog::error("{}", st.ToString());
     MonoTime now = clock_->Now();
     if (now - last_sweep >= std::chrono::seconds(1)) {
       last_sweep = now;

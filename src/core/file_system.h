@@ -70,8 +70,9 @@ struct DirEntry {
 struct OpenResult {
   uint64_t fh = 0;
   bool keep_cache = false;  // the kernel may keep its page cache for this inode
-  // Reads bypass the page cache with the caller's exact ranges (a lost+found
-  // copy with unfetched bytes: the held ranges stay readable around them).
+  // I/O bypasses the page cache with the caller's exact ranges: a lost+found
+  // copy with unfetched bytes (the held ranges stay readable around them), and
+  // a write-only handle from create (see Create).
   bool direct_io = false;
 };
 

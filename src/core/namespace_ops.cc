@@ -85,6 +85,7 @@ Result<FileSystem::Inode*> FileSystem::NewChildLocked(Inode* dir, const std::str
     r.dir_listed = true;
     r.dir_listed_at_ns = now;
   }
+  if (kind == meta::Kind::kFile) cache_->AddEmpty(ino);
   inodes_[ino] = std::move(fresh);
   dir->children[name] = ino;
   dir->rec.mtime_ns = dir->rec.ctime_ns = now;
@@ -99,6 +100,7 @@ Result<std::pair<Entry, OpenResult>> FileSystem::Create(uint64_t parent, const s
   RETURN_IF_ERROR(CheckWritable());
   RETURN_IF_ERROR(EnsureListed(parent));
   Entry entry;
+  bool created = false;
   {
     std::unique_lock lock(mu_);
     Inode* dir = FindLocked(parent);
@@ -112,6 +114,7 @@ Result<std::pair<Entry, OpenResult>> FileSystem::Create(uint64_t parent, const s
                                                   S_IFREG | (mode & 07777), caller));
       entry = EntryOfLocked(*n);
       flags &= ~O_TRUNC;
+      created = true;
     }
   }
   auto opened = Open(entry.ino, flags);
@@ -119,6 +122,12 @@ Result<std::pair<Entry, OpenResult>> FileSystem::Create(uint64_t parent, const s
     Forget(entry.ino, 1);
     return opened.error();
   }
+  // A new file opened write-only cannot be read or mapped through this handle,
+  // so its writes skip the page cache. That saves the kernel's
+  // getxattr("security.capability") round trip before each cached write (it
+  // asks any file system that has xattrs); the daemon clears set-user-ID and
+  // set-group-ID itself (see Write).
+  if (created && (flags & O_ACCMODE) == O_WRONLY) opened->direct_io = true;
   std::shared_lock lock(mu_);
   if (Inode* n = FindLocked(entry.ino)) entry = EntryOfLocked(*n);
   return std::make_pair(entry, *opened);

@@ -78,7 +78,10 @@ Result<size_t> FileSystem::Write(uint64_t fh, uint64_t off, const char* data, si
   if (off + len > r.size) r.size = off + len;
   n->modified.Add(off, off + len);
   r.mtime_ns = r.ctime_ns = clock_->WallNanos();
-  // Writing clears set-user-ID and set-group-ID, as on local file systems.
+  // Writing clears set-user-ID and set-group-ID, as on local file systems. The
+  // kernel's cached mode is dropped too: after a direct write it has not
+  // cleared the bits itself.
+  bool cleared_setid = r.mode & (S_ISUID | S_ISGID);
   r.mode &= ~(S_ISUID | S_ISGID);
   n->change_seq++;
   if (!was_dirty || r.size != old_size || r.export_state == meta::ExportState::kClean) {
@@ -86,6 +89,10 @@ Result<size_t> FileSystem::Write(uint64_t fh, uint64_t off, const char* data, si
   } else {
     r.dirty_since_ns = r.last_access_ns = r.mtime_ns;
     ScheduleLocked(r.ino);
+  }
+  if (cleared_setid) {
+    lock.unlock();
+    NotifyKernel({{h->ino, ""}});
   }
   return len;
 }

@@ -2,7 +2,9 @@
 // transactions).
 #include <sqlite3.h>
 
+#include <map>
 #include <mutex>
+#include <string>
 
 #include "meta/metadata_store.h"
 
@@ -56,6 +58,20 @@ class Stmt {
   sqlite3_stmt* s_ = nullptr;
 };
 
+// A use of a statement the store keeps prepared: reset (bindings cleared, any
+// read finished) when the use ends.
+class StmtUse {
+ public:
+  explicit StmtUse(Stmt* s) : s_(s) {}
+  ~StmtUse() { s_->Reset(); }
+  StmtUse(const StmtUse&) = delete;
+  StmtUse& operator=(const StmtUse&) = delete;
+  Stmt* operator->() { return s_; }
+
+ private:
+  Stmt* s_;
+};
+
 class SqliteMetadataStore final : public MetadataStore {
  public:
   explicit SqliteMetadataStore(sqlite3* db) : db_(db) {}
@@ -65,6 +81,7 @@ class SqliteMetadataStore final : public MetadataStore {
       (void)CommitLocked();
       put_.reset();
       del_.reset();
+      prepared_.clear();
     }
     sqlite3_close(db_);
   }
@@ -178,9 +195,9 @@ class SqliteMetadataStore final : public MetadataStore {
     int rc = del_->Step();
     del_->Reset();
     if (rc != SQLITE_DONE) return Error("deleting inode");
-    Stmt e(db_, "DELETE FROM extents WHERE ino=?");
-    e.Bind(1, ino);
-    if (e.Step() != SQLITE_DONE) return Error("deleting extents");
+    StmtUse e = PreparedLocked("DELETE FROM extents WHERE ino=?");
+    e->Bind(1, ino);
+    if (e->Step() != SQLITE_DONE) return Error("deleting extents");
     return MaybeAutoCommitLocked();
   }
 
@@ -206,70 +223,70 @@ class SqliteMetadataStore final : public MetadataStore {
   Status PutExtents(uint64_t ino, const std::vector<Extent>& extents) override {
     std::lock_guard lock(mu_);
     RETURN_IF_ERROR(BeginLocked());
-    Stmt d(db_, "DELETE FROM extents WHERE ino=?");
-    d.Bind(1, ino);
-    if (d.Step() != SQLITE_DONE) return Error("clearing extents");
-    Stmt ins(db_, "INSERT INTO extents VALUES(?,?,?)");
+    StmtUse d = PreparedLocked("DELETE FROM extents WHERE ino=?");
+    d->Bind(1, ino);
+    if (d->Step() != SQLITE_DONE) return Error("clearing extents");
+    StmtUse ins = PreparedLocked("INSERT INTO extents VALUES(?,?,?)");
     for (const auto& [a, b] : extents) {
-      ins.Bind(1, static_cast<int64_t>(ino));
-      ins.Bind(2, static_cast<int64_t>(a));
-      ins.Bind(3, static_cast<int64_t>(b));
-      if (ins.Step() != SQLITE_DONE) return Error("writing extents");
-      ins.Reset();
+      ins->Bind(1, static_cast<int64_t>(ino));
+      ins->Bind(2, static_cast<int64_t>(a));
+      ins->Bind(3, static_cast<int64_t>(b));
+      if (ins->Step() != SQLITE_DONE) return Error("writing extents");
+      ins->Reset();
     }
     return MaybeAutoCommitLocked();
   }
 
   Result<std::vector<Extent>> GetExtents(uint64_t ino) override {
     std::lock_guard lock(mu_);
-    Stmt s(db_, "SELECT start, end FROM extents WHERE ino=? ORDER BY start");
-    s.Bind(1, ino);
+    StmtUse s = PreparedLocked("SELECT start, end FROM extents WHERE ino=? ORDER BY start");
+    s->Bind(1, ino);
     std::vector<Extent> out;
-    while (s.Step() == SQLITE_ROW) out.emplace_back(s.Int(0), s.Int(1));
+    while (s->Step() == SQLITE_ROW) out.emplace_back(s->Int(0), s->Int(1));
     return out;
   }
 
   Status AddImportFailure(const ImportFailure& f) override {
     std::lock_guard lock(mu_);
     RETURN_IF_ERROR(BeginLocked());
-    Stmt s(db_, "INSERT OR REPLACE INTO import_failures VALUES(?,?)");
-    s.Bind(1, f.key);
-    s.Bind(2, f.reason);
-    if (s.Step() != SQLITE_DONE) return Error("recording import failure");
+    StmtUse s = PreparedLocked("INSERT OR REPLACE INTO import_failures VALUES(?,?)");
+    s->Bind(1, f.key);
+    s->Bind(2, f.reason);
+    if (s->Step() != SQLITE_DONE) return Error("recording import failure");
     return MaybeAutoCommitLocked();
   }
 
   Status RemoveImportFailure(const std::string& key) override {
     std::lock_guard lock(mu_);
     RETURN_IF_ERROR(BeginLocked());
-    Stmt s(db_, "DELETE FROM import_failures WHERE key=?");
-    s.Bind(1, key);
-    if (s.Step() != SQLITE_DONE) return Error("removing import failure");
+    StmtUse s = PreparedLocked("DELETE FROM import_failures WHERE key=?");
+    s->Bind(1, key);
+    if (s->Step() != SQLITE_DONE) return Error("removing import failure");
     return MaybeAutoCommitLocked();
   }
 
   Result<std::vector<ImportFailure>> ListImportFailures() override {
     std::lock_guard lock(mu_);
-    Stmt s(db_, "SELECT key, reason FROM import_failures ORDER BY key");
+    StmtUse s = PreparedLocked("SELECT key, reason FROM import_failures ORDER BY key");
     std::vector<ImportFailure> out;
-    while (s.Step() == SQLITE_ROW) out.push_back({s.Str(0), s.Str(1)});
+    while (s->Step() == SQLITE_ROW) out.push_back({s->Str(0), s->Str(1)});
     return out;
   }
 
   Result<std::string> GetSetting(const std::string& name) override {
     std::lock_guard lock(mu_);
-    Stmt s(db_, "SELECT value FROM settings WHERE name=?");
-    sqlite3_bind_text(s.get(), 1, name.c_str(), -1, SQLITE_TRANSIENT);
-    return s.Step() == SQLITE_ROW ? s.Str(0) : std::string();
+    StmtUse s = PreparedLocked("SELECT value FROM settings WHERE name=?");
+    sqlite3_bind_text(s->get(), 1, name.c_str(), -1, SQLITE_TRANSIENT);
+    return s->Step() == SQLITE_ROW ? s->Str(0) : std::string();
   }
 
   Status PutSetting(const std::string& name, const std::string& value) override {
     std::lock_guard lock(mu_);
     RETURN_IF_ERROR(BeginLocked());
-    Stmt s(db_, "INSERT OR REPLACE INTO settings VALUES(?,?)");
-    sqlite3_bind_text(s.get(), 1, name.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s.get(), 2, value.c_str(), -1, SQLITE_TRANSIENT);
-    if (s.Step() != SQLITE_DONE) return Error("writing setting " + name);
+    StmtUse s = PreparedLocked("INSERT OR REPLACE INTO settings VALUES(?,?)");
+    sqlite3_bind_text(s->get(), 1, name.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s->get(), 2, value.c_str(), -1, SQLITE_TRANSIENT);
+    if (s->Step() != SQLITE_DONE) return Error("writing setting " + name);
     return MaybeAutoCommitLocked();
   }
 
@@ -287,6 +304,12 @@ class SqliteMetadataStore final : public MetadataStore {
   }
 
  private:
+  // The statement for `sql`, prepared on first use and kept.
+  StmtUse PreparedLocked(const char* sql) {
+    auto& slot = prepared_[sql];
+    if (!slot) slot = std::make_unique<Stmt>(db_, sql);
+    return StmtUse(slot.get());
+  }
   Status Exec(const char* sql) {
     char* err = nullptr;
     if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
@@ -321,6 +344,7 @@ class SqliteMetadataStore final : public MetadataStore {
   std::mutex mu_;
   sqlite3* db_;
   std::unique_ptr<Stmt> put_, del_;  // GUARDED_BY(mu_)
+  std::map<std::string, std::unique_ptr<Stmt>> prepared_;  // GUARDED_BY(mu_)
   bool in_tx_ = false;               // GUARDED_BY(mu_)
   int pending_ = 0;                  // GUARDED_BY(mu_)
   uint64_t next_ino_ = 0;            // GUARDED_BY(mu_)

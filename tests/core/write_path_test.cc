@@ -161,6 +161,38 @@ TEST_F(WritePathTest, CreateWriteExportsOnePutAfterQuietWindow) {
   EXPECT_EQ(md["file-permissions"], "0100644");
 }
 
+// A new file opened write-only gets direct I/O (its handle can neither read
+// nor be mapped); read-write creates and opens of existing files do not. A write
+// clears set-user-ID and set-group-ID, and the kernel's mode is invalidated.
+TEST_F(WritePathTest, WriteOnlyCreateUsesDirectIo) {
+  struct Recorder : KernelNotifier {
+    std::vector<uint64_t> inodes;
+    void InvalidateInode(uint64_t ino) override { inodes.push_back(ino); }
+    void InvalidateEntry(uint64_t, const std::string&) override {}
+  } kernel;
+  Mount();
+  fs_->SetNotifier(&kernel);
+  std::shared_ptr<void> unset(nullptr, [&](void*) { fs_->SetNotifier(nullptr); });
+  auto wo = fs_->Create(meta::kRootIno, "wo", 06755, O_WRONLY | O_CREAT, caller_);
+  ASSERT_TRUE(wo.ok()) << wo.error().ToString();
+  EXPECT_TRUE(wo->second.direct_io);
+  auto rw = fs_->Create(meta::kRootIno, "rw", 0644, O_RDWR | O_CREAT, caller_);
+  ASSERT_TRUE(rw.ok());
+  EXPECT_FALSE(rw->second.direct_io);
+  auto again = fs_->Create(meta::kRootIno, "wo", 0644, O_WRONLY | O_CREAT, caller_);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->second.direct_io);  // an existing file: ordinary open
+  uint64_t ino = wo->first.ino;
+  EXPECT_EQ(fs_->GetAttr(ino)->mode & 07777, 06755u);
+  ASSERT_TRUE(fs_->Write(wo->second.fh, 0, "abc", 3).ok());
+  EXPECT_EQ(fs_->GetAttr(ino)->mode & 07777, 0755u);
+  EXPECT_EQ(kernel.inodes, std::vector<uint64_t>{ino});
+  ASSERT_TRUE(fs_->Write(wo->second.fh, 3, "d", 1).ok());
+  EXPECT_EQ(kernel.inodes.size(), 1u);  // nothing more to clear
+  for (uint64_t fh : {wo->second.fh, rw->second.fh, again->second.fh}) fs_->Release(fh);
+  EXPECT_EQ(ReadFile("wo"), "abcd");
+}
+
 TEST_F(WritePathTest, NamespaceOperationsReachTheBucket) {
   fake_.PutRaw("b", "p/old/x", "X");
   fake_.PutRaw("b", "p/keep", "K");

@@ -26,3 +26,5 @@ stagefs_writes_test(semantics test_semantics_table 300 "fuse;s3")
 stagefs_writes_test(partial_update test_partial_update 600 "fuse;s3")
 # Starts, stops and restarts an RGW of its own (not the one scripts/test started).
 stagefs_writes_test(rgw_outage test_rgw_outage 600 "fuse;s3;slow")
+# New files created write-only use direct I/O: nothing observable changes.
+stagefs_writes_test(write_only_create test_write_only_create 300 "fuse;s3")
