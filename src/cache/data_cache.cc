@@ -47,7 +47,11 @@ Status DataCache::Init() {
     uint64_t ino = std::strtoull(entry.path().filename().c_str(), nullptr, 16);
     auto ext = store_->GetExtents(ino);
     if (!ext.ok()) return ext.error();
-    for (const auto& [a, b] : *ext) total += b - a;
+    uint64_t bytes = 0;
+    for (const auto& [a, b] : *ext) bytes += b - a;
+    total += bytes;
+    std::lock_guard lock(mu_);
+    found_[ino] = bytes;
   }
   used_ = total;
   return OkStatus();
@@ -63,6 +67,23 @@ std::string DataCache::PathOf(uint64_t ino) const {
 void DataCache::AddEmpty(uint64_t ino) {
   std::lock_guard lock(mu_);
   entries_[ino].loaded = true;
+}
+
+Status DataCache::RemoveOrphans(const std::function<bool(uint64_t)>& keep) {
+  std::map<uint64_t, uint64_t> found;
+  {
+    std::lock_guard lock(mu_);
+    found.swap(found_);
+  }
+  for (const auto& [ino, bytes] : found) {
+    if (keep(ino)) continue;
+    std::string path = PathOf(ino);
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+      return ErrnoStatus("removing orphaned cache file " + path, errno);
+    if (bytes) RETURN_IF_ERROR(store_->PutExtents(ino, {}));
+    used_ -= bytes;
+  }
+  return OkStatus();
 }
 
 DataCache::Entry& DataCache::EntryLocked(uint64_t ino) {

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -31,6 +32,9 @@ class DataCache {
   // Records that `ino` is a new inode with no cached bytes, so its first I/O
   // needs no lookup in the metadata store (inode numbers are never reused).
   void AddEmpty(uint64_t ino);
+  // Deletes the cache files found by Init() whose inode `keep` rejects (files a
+  // crash left without an inode record: their data was never fsynced).
+  Status RemoveOrphans(const std::function<bool(uint64_t)>& keep);
 
   // Writes bytes and marks them resident.
   Status Write(uint64_t ino, uint64_t off, const char* data, size_t len);
@@ -80,6 +84,7 @@ class DataCache {
   std::mutex mu_;
   std::map<uint64_t, Entry> entries_;  // GUARDED_BY(mu_)
   std::atomic<uint64_t> used_{0};
+  std::map<uint64_t, uint64_t> found_;  // GUARDED_BY(mu_): Init's files and their bytes
   int open_fds_ = 0;  // GUARDED_BY(mu_)
 };
 

@@ -75,6 +75,12 @@ Status FileSystem::Init() {
     RETURN_IF_ERROR(store_->DeleteInode(ino));
     RETURN_IF_ERROR(cache_->Drop(ino));
   }
+  // Cache files without a file inode: a crash lost their inode record before
+  // it was committed (the data was never fsynced, and no name leads to it).
+  RETURN_IF_ERROR(cache_->RemoveOrphans([&](uint64_t ino) {
+    auto it = inodes_.find(ino);
+    return it != inodes_.end() && it->second->rec.is_file();
+  }));
   for (auto& [ino, inode] : inodes_) {
     inode->modified_known = false;  // after a restart the exact ranges are unknown
     if (!inode->rec.key.empty()) objects_by_key_[inode->rec.key] = ino;
