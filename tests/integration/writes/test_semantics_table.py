@@ -72,6 +72,14 @@ def read_all(path):
         return f.read()
 
 
+def close_then_read(path):
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+    os.write(fd, b"!")
+    os.close(fd)
+    if read_all(path) != b"0123456789!":
+        raise AssertionError("the write before close is not there")
+
+
 def bind_unix(path):
     with socket.socket(socket.AF_UNIX) as s:
         s.bind(path)
@@ -90,6 +98,7 @@ PROBES = {
     "fallocate": lambda d: fallocate(make_file(d), 0, 0, 50000),
     "fallocate_keep_size": lambda d: fallocate(make_file(d), 1, 0, 50000),
     "fallocate_punch_hole": lambda d: fallocate(make_file(d), 1 | 2, 0, 5),
+    "close": lambda d: close_then_read(make_file(d)),
     "fsync": lambda d: (lambda fd: (os.fsync(fd), os.fdatasync(fd), os.close(fd)))(
         os.open(make_file(d), os.O_RDWR)),
     "unlink": lambda d: os.unlink(make_file(d)),
