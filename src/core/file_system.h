@@ -258,6 +258,10 @@ class FileSystem final : public sync::ExportTarget {
   Status CheckNewNameLocked(Inode* dir, const std::string& name);
   // Records a local change and schedules its export.
   void ChangedLocked(Inode* n, bool data);
+  // Called before the cached bytes of a file change: a clean file is marked
+  // dirty and that is committed first, so a crash of the daemon cannot leave
+  // changed bytes in a file the next mount takes for the exported content.
+  Status DirtyBeforeChangeLocked(Inode* n);
   void ScheduleLocked(uint64_t ino);
   // Detaches a child that is being unlinked or replaced.
   void DetachLocked(Inode* dir, const std::string& name, Inode* child);

@@ -60,6 +60,12 @@ void FileSystem::ChangedLocked(Inode* n, bool data) {
   ScheduleLocked(r.ino);
 }
 
+Status FileSystem::DirtyBeforeChangeLocked(Inode* n) {
+  if (n->rec.data_dirty) return OkStatus();
+  ChangedLocked(n, true);
+  return store_->Flush();
+}
+
 Result<FileSystem::Inode*> FileSystem::NewChildLocked(Inode* dir, const std::string& name,
                                                       meta::Kind kind, uint32_t mode,
                                                       const Caller& caller) {

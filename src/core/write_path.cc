@@ -28,6 +28,7 @@ Status FileSystem::TruncateLocked(Inode* n, uint64_t size) {
     ChangedLocked(n, true);
     return OkStatus();
   }
+  RETURN_IF_ERROR(DirtyBeforeChangeLocked(n));
   // Growing: the new range is zeros we hold locally. Shrinking: bytes past the
   // end are gone (and must not come back from the old object if regrown).
   RETURN_IF_ERROR(cache_->Truncate(n->rec.ino, size, old, /*extend_resident=*/true));
@@ -60,6 +61,7 @@ Result<size_t> FileSystem::Write(uint64_t fh, uint64_t off, const char* data, si
     Inode* n = FindLocked(h->ino);
     if (!n) return Status(ErrorCode::kNotFound, "stale node id");
     if (h->flags & O_APPEND) off = n->rec.size;
+    RETURN_IF_ERROR(DirtyBeforeChangeLocked(n));
     if (off > n->rec.size) {
       // A hole between the old end and this write reads as zeros.
       RETURN_IF_ERROR(cache_->Truncate(h->ino, off, n->rec.size, /*extend_resident=*/true));

@@ -193,6 +193,34 @@ TEST_F(WritePathTest, WriteOnlyCreateUsesDirectIo) {
   EXPECT_EQ(ReadFile("wo"), "abcd");
 }
 
+// The first change to a clean file commits its dirty state before the cached
+// bytes change: another reader of the metadata database (what the next mount
+// after a crash of the daemon sees) finds it dirty at once, not only after the
+// next batch commit.
+TEST_F(WritePathTest, FirstChangeToACleanFileIsCommittedBeforeTheBytes) {
+  Mount();
+  WriteFile("f", "old contents");
+  WriteFile("g", "old contents");
+  Sync();
+  auto committed = [&](const std::string& name) {
+    auto other = meta::OpenSqliteMetadataStore(dir_ / "meta.db");
+    EXPECT_TRUE(other.ok());
+    meta::InodeRecord out;
+    EXPECT_TRUE((*other)->LoadInodes([&](meta::InodeRecord&& r) {
+      if (r.name == name) out = r;
+    }).ok());
+    return out;
+  };
+  ASSERT_TRUE(store_->Flush().ok());
+  EXPECT_FALSE(committed("f").data_dirty);
+  WriteFile("f", "NEW", 0, O_WRONLY);
+  EXPECT_TRUE(committed("f").data_dirty);
+  SetAttrRequest shrink;
+  shrink.size = 3;
+  ASSERT_TRUE(fs_->SetAttr(Ino("g"), shrink).ok());
+  EXPECT_TRUE(committed("g").data_dirty);
+}
+
 TEST_F(WritePathTest, NamespaceOperationsReachTheBucket) {
   fake_.PutRaw("b", "p/old/x", "X");
   fake_.PutRaw("b", "p/keep", "K");

@@ -6,11 +6,18 @@ status`) is killed with SIGKILL right after the last fsync returns, the dead
 mount is detached (fusermount3 -u, or umount -l), and the bucket is mounted
 again with the same cache dir: all 50 files must be intact (sha256). Then
 `stagefs sync` must put all 50 in the bucket, byte for byte (awscli).
+
+Second test: files read from S3 (cached, clean) are changed without fsync and
+the daemon is killed at once. Each must then read as the old or the new
+content, a file with the new content must be pending, and after `stagefs sync`
+the bucket holds what the mount shows. (Was a bug: the new bytes stayed in a
+file the next mount took for clean, and they were never exported.)
 """
 
 import hashlib
 import os
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -63,6 +70,45 @@ class Crash(wharness.WriteTestCase):
         for rel, sha in want.items():
             self.assertEqual(hashlib.sha256(objects[rel].data).hexdigest(), sha, rel)
             self.assertEqual(objects[rel].mode, 0o100640, rel)
+
+    def test_kill9_right_after_changing_a_clean_file(self):
+        """No fsync: the change may be lost, but the next mount must not take
+        the new bytes for the exported (clean) content and never export them."""
+        bucket = self.bucket("crash2")
+        m = self.mount_rw(bucket, 3600)
+        cache = m.cache
+        m.own_cache = False
+        self.addCleanup(wharness.harness.shutil.rmtree, cache, True)
+        old = b"o" * 65536
+        for i in range(5):  # in S3 first, then read through the mount: cached, clean
+            self.aws.put(bucket, "f%d" % i, old)
+        for i in range(5):
+            with open(m.path("f%d" % i), "rb") as f:
+                self.assertEqual(f.read(), old)
+        time.sleep(1)  # the metadata batch (cached ranges included) is committed
+        self.assertEqual(m.file_status("f0").get("ExportState"), "clean")
+        pid = wharness.daemon_pid(m)
+        for i in range(5):
+            fd = os.open(m.path("f%d" % i), os.O_WRONLY)
+            os.pwrite(fd, b"NEW!", 1000)
+            os.close(fd)
+        wharness.kill_daemon(m, pid)  # within milliseconds of the writes
+
+        m2 = self.mount_rw(bucket, 3600, cache_dir=cache)
+        new = old[:1000] + b"NEW!" + old[1004:]
+        for i in range(5):
+            rel = "f%d" % i
+            with open(m2.path(rel), "rb") as f:
+                got = f.read()
+            self.assertIn(got, (old, new), "%s is neither the old nor the new content" % rel)
+            if got == new:
+                self.assertNotEqual(m2.file_status(rel).get("ExportState"), "clean",
+                                    "%s shows bytes S3 does not have, and is not pending" % rel)
+        wharness.sync(m2)
+        for i in range(5):
+            rel = "f%d" % i
+            with open(m2.path(rel), "rb") as f:
+                self.assertEqual(self.aws.get_bytes(bucket, rel), f.read(), rel)
 
 
 if __name__ == "__main__":

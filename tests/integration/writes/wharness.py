@@ -109,9 +109,10 @@ def daemon_pid(mount):
     return pid
 
 
-def kill_daemon(mount):
-    """SIGKILLs the daemon of `mount` (our own) and detaches the dead mount."""
-    pid = daemon_pid(mount)
+def kill_daemon(mount, pid=None):
+    """SIGKILLs the daemon of `mount` (our own; `pid` if already known, to kill
+    without the delay of asking for it) and detaches the dead mount."""
+    pid = pid or daemon_pid(mount)
     os.kill(pid, signal.SIGKILL)
     if not wait_for(lambda: not harness.pid_alive(pid), 15):
         raise AssertionError("daemon %d survived SIGKILL" % pid)
