@@ -9,7 +9,7 @@ if(STAGEFS_HAS_prefetch)
   stagefs_layer(stagefs_prefetch prefetch stagefs_s3)
 endif()
 if(STAGEFS_HAS_sync)
-  stagefs_layer(stagefs_sync sync stagefs_s3 stagefs_base nlohmann_json::nlohmann_json OpenSSL::Crypto)
+  stagefs_layer(stagefs_sync sync stagefs_s3 stagefs_base nlohmann_json::nlohmann_json)
 endif()
 if(STAGEFS_HAS_core)
   stagefs_layer(stagefs_core core stagefs_s3 stagefs_meta stagefs_cache stagefs_prefetch stagefs_sync

@@ -42,6 +42,7 @@ Status DataCache::Init() {
   }
   // Residency totals for capacity accounting.
   uint64_t total = 0;
+  std::map<uint64_t, uint64_t> found;
   for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_, ec)) {
     if (!entry.is_regular_file()) continue;
     uint64_t ino = std::strtoull(entry.path().filename().c_str(), nullptr, 16);
@@ -50,10 +51,11 @@ Status DataCache::Init() {
     uint64_t bytes = 0;
     for (const auto& [a, b] : *ext) bytes += b - a;
     total += bytes;
-    std::lock_guard lock(mu_);
-    found_[ino] = bytes;
+    found[ino] = bytes;
   }
   used_ = total;
+  std::lock_guard lock(mu_);
+  found_ = std::move(found);
   return OkStatus();
 }
 

@@ -112,7 +112,7 @@ class AsyncNotifier final : public core::KernelNotifier {
 
 struct FuseAdapter::Impl {
   core::FileSystem* fs;
-  FuseOptions options;
+  core::SessionOptions options;
   struct fuse_session* se = nullptr;
   bool mounted = false;
   AsyncNotifier notifier;
@@ -487,7 +487,7 @@ const struct fuse_lowlevel_ops kOps = [] {
 
 }  // namespace
 
-FuseAdapter::FuseAdapter(core::FileSystem* fs, FuseOptions options)
+FuseAdapter::FuseAdapter(core::FileSystem* fs, core::SessionOptions options)
     : impl_(std::make_unique<Impl>()) {
   impl_->fs = fs;
   impl_->options = std::move(options);

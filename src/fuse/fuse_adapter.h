@@ -20,11 +20,9 @@
 
 namespace stagefs::fuse {
 
-using FuseOptions = core::SessionOptions;
-
 class FuseAdapter final : public core::KernelSession {
  public:
-  FuseAdapter(core::FileSystem* fs, FuseOptions options);
+  FuseAdapter(core::FileSystem* fs, core::SessionOptions options);
   ~FuseAdapter() override;
 
   Status Mount() override;

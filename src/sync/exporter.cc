@@ -7,8 +7,10 @@
 #include <algorithm>
 #include <future>
 #include <random>
+#include <string_view>
+#include <vector>
 
-#include "sync/content_md5.h"
+#include "s3/etag.h"
 
 namespace stagefs::sync {
 namespace {
@@ -21,6 +23,30 @@ ExportResult CommittedAs(const T& r) {
   out.version_id = r.version_id;
   out.last_modified_ns = r.last_modified_ns;
   return out;
+}
+
+// The single-part ETag of the first `size` bytes of the file at `path`.
+Result<std::string> SinglePartEtagOfFile(const std::string& path, uint64_t size) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (size == 0) return s3::SinglePartEtag("");
+    return Status(ErrorCode::kIo, "cannot open " + path);
+  }
+  s3::EtagHasher md5;
+  std::vector<char> buf(1 << 20);
+  uint64_t done = 0;
+  while (done < size) {
+    ssize_t n = ::pread(fd, buf.data(), std::min<uint64_t>(buf.size(), size - done),
+                        static_cast<off_t>(done));
+    if (n <= 0) {
+      ::close(fd);
+      return Status(ErrorCode::kIo, "short read of " + path);
+    }
+    md5.Update(std::string_view(buf.data(), static_cast<size_t>(n)));
+    done += static_cast<uint64_t>(n);
+  }
+  ::close(fd);
+  return md5.Finish();
 }
 
 }  // namespace
@@ -360,7 +386,7 @@ std::optional<ExportResult> Exporter::OwnEarlierUpload(const ExportJob& job) {
   }
   bool ours = !multipart.empty() && found == multipart;
   if (!ours && (job.inline_data || job.size < options_.multipart_threshold)) {
-    auto single = job.inline_data ? Result<std::string>(SinglePartEtag(*job.inline_data))
+    auto single = job.inline_data ? Result<std::string>(s3::SinglePartEtag(*job.inline_data))
                                   : SinglePartEtagOfFile(job.cache_path, job.size);
     ours = single.ok() && found == *single;
   }

@@ -7,7 +7,7 @@
 
 #include <future>
 
-#include "sync/content_md5.h"
+#include "s3/etag.h"
 #include "sync/exporter.h"
 
 namespace stagefs::sync {
@@ -112,7 +112,7 @@ ExportResult Exporter::PutMultipart(const ExportJob& job) {
   // retry recognises this upload in S3 by its ETag.
   {
     std::lock_guard lock(mu_);
-    multipart_etags_[job.key] = MultipartEtag(done);
+    multipart_etags_[job.key] = s3::MultipartEtag(done);
   }
   auto r = client_->CompleteMultipartUpload(
       {.bucket = options_.bucket, .key = job.key, .upload_id = upload_id, .parts = done});

@@ -1,26 +1,13 @@
 #include "s3/testing/fake_object_client.h"
 
-#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <chrono>
 
+#include "s3/etag.h"
+
 namespace stagefs::s3 {
 namespace {
-
-std::string HexMd5(std::string_view data, bool raw = false) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_md5(), nullptr);
-  if (raw) return std::string(reinterpret_cast<char*>(md), len);
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out += kHex[md[i] >> 4];
-    out += kHex[md[i] & 15];
-  }
-  return out;
-}
 
 S3Error Err(S3ErrorKind kind, int status, std::string code, std::string message = "") {
   S3Error e;
@@ -57,8 +44,6 @@ Result<std::string, S3Error> ReadBody(const BodySource& body) {
 
 }  // namespace
 
-std::string Md5Etag(std::string_view data) { return "\"" + HexMd5(data) + "\""; }
-
 FakeObjectClient::FakeObjectClient(Options options, Clock* clock)
     : options_(options), clock_(clock) {}
 
@@ -94,7 +79,7 @@ void FakeObjectClient::ResetCounts() {
 FakeObject FakeObjectClient::MakeObject(std::string data, UserMetadata md,
                                         std::string content_type) {
   FakeObject o;
-  o.etag = Md5Etag(data);
+  o.etag = SinglePartEtag(data);
   o.data = std::move(data);
   o.metadata = std::move(md);
   o.content_type = content_type.empty() ? "binary/octet-stream" : std::move(content_type);
@@ -259,7 +244,7 @@ S3Result<UploadPartResult> FakeObjectClient::UploadPart(const UploadPartParams& 
   auto it = uploads_.find(p.upload_id);
   if (it == uploads_.end())
     return Err(S3ErrorKind::kNoSuchUpload, 404, "NoSuchUpload", "no upload " + p.upload_id);
-  std::string etag = Md5Etag(*body);
+  std::string etag = SinglePartEtag(*body);
   it->second.parts[p.part_number] = std::move(body).value();
   return UploadPartResult{etag};
 }
@@ -286,7 +271,7 @@ S3Result<UploadPartCopyResult> FakeObjectClient::UploadPartCopy(const UploadPart
       return Err(S3ErrorKind::kInvalidRange, 416, "InvalidRange", "copy range outside source");
     bytes = bytes.substr(p.source_range->first, p.source_range->length());
   }
-  std::string etag = Md5Etag(bytes);
+  std::string etag = SinglePartEtag(bytes);
   up->second.parts[p.part_number] = std::move(bytes);
   return UploadPartCopyResult{etag};
 }
@@ -299,22 +284,21 @@ S3Result<CompleteMultipartUploadResult> FakeObjectClient::CompleteMultipartUploa
   if (up == uploads_.end())
     return Err(S3ErrorKind::kNoSuchUpload, 404, "NoSuchUpload", "no upload " + p.upload_id);
   if (p.parts.empty()) return Err(S3ErrorKind::kInvalidRequest, 400, "MalformedXML", "no parts");
-  std::string data, md5s;
+  std::string data;
   for (size_t i = 0; i < p.parts.size(); ++i) {
     const CompletedPart& part = p.parts[i];
     auto it = up->second.parts.find(part.part_number);
-    if (it == up->second.parts.end() || Md5Etag(it->second) != part.etag)
+    if (it == up->second.parts.end() || SinglePartEtag(it->second) != part.etag)
       return Err(S3ErrorKind::kInvalidRequest, 400, "InvalidPart", "unknown part");
     if (i + 1 < p.parts.size() && it->second.size() < options_.min_part_size)
       return Err(S3ErrorKind::kInvalidRequest, 400, "EntityTooSmall", "part too small");
     if (i > 0 && part.part_number <= p.parts[i - 1].part_number)
       return Err(S3ErrorKind::kInvalidRequest, 400, "InvalidPartOrder", "parts out of order");
     data += it->second;
-    md5s += HexMd5(it->second, /*raw=*/true);
   }
   if (auto e = CheckPut(up->second.bucket, up->second.key, p.if_match, p.if_none_match)) return *e;
   FakeObject o = MakeObject(std::move(data), up->second.metadata, up->second.content_type);
-  o.etag = "\"" + HexMd5(md5s) + "-" + std::to_string(p.parts.size()) + "\"";
+  o.etag = MultipartEtag(p.parts);
   PutObjectResult r{o.etag, o.version_id};
   buckets_[up->second.bucket][up->second.key] = std::move(o);
   uploads_.erase(up);

@@ -103,7 +103,4 @@ class FakeObjectClient final : public ObjectClient {
   uint64_t next_id_ = 1;                       // GUARDED_BY(mu_)
 };
 
-// Quoted hex MD5 of `data`, as S3 reports single-part ETags.
-std::string Md5Etag(std::string_view data);
-
 }  // namespace stagefs::s3

@@ -724,24 +724,30 @@ class ExportRaceTest(harness.FuseTestCase):
             self.assertEqual(f.read(), b"base\n")
         self.key_path = "/%s/a/k2" % self.b
 
-    def lost_found(self):
-        return self.m.lost_found()
-
-    def test_conflict_found_while_exporting_moves_once(self):
+    def write_mine_and_hold(self, method, when):
+        """Mounts, writes MINE over a/k2, and returns the proxy's hold on the
+        export's `method` request to it (`when`: "before" or "after" S3 got it)."""
         self.start()
         with open(self.m.path("a/k2"), "wb") as f:
             f.write(b"MINE\n")
-        # The export's check before its PUT waits in the proxy...
-        hold = self.proxy.hold("HEAD", self.key_path, "before")
+        hold = self.proxy.hold(method, self.key_path, when)
         self.assertTrue(hold.arrived.wait(15), "the export did not start")
-        # ...while the object changes in S3 and the re-list (every second) runs.
-        self.aws.put(self.b, "a/k2", data=b"THEIRS\n")
-        harness.wait_for(self.lost_found, 3)
+        return hold
+
+    def release_and_settle(self, hold):
         hold.release.set()
         self.assertTrue(harness.wait_for(lambda: self.m.status()["pending_exports"] == 0, 10))
-        self.assertTrue(harness.wait_for(self.lost_found, 5))
+
+    def test_conflict_found_while_exporting_moves_once(self):
+        # The export's check before its PUT waits in the proxy...
+        hold = self.write_mine_and_hold("HEAD", "before")
+        # ...while the object changes in S3 and the re-list (every second) runs.
+        self.aws.put(self.b, "a/k2", data=b"THEIRS\n")
+        harness.wait_for(self.m.lost_found, 3)
+        self.release_and_settle(hold)
+        self.assertTrue(harness.wait_for(self.m.lost_found, 5))
         time.sleep(0.5)
-        names = self.lost_found()
+        names = self.m.lost_found()
         self.assertEqual(len(names), 1, names)
         st = self.m.file_status(os.path.join(LF, names[0]))
         self.assertEqual((names[0].count("_"), st["FilePath"], st["S3Key"]),
@@ -752,17 +758,12 @@ class ExportRaceTest(harness.FuseTestCase):
         self.assertEqual(self.m.metrics().sum("stagefs_lost_and_found_files"), 1)
 
     def test_own_export_is_not_a_conflict(self):
-        self.start()
-        with open(self.m.path("a/k2"), "wb") as f:
-            f.write(b"MINE\n")
         # The export's PUT reaches S3; its answer waits in the proxy while the
         # re-list sees the new ETag.
-        hold = self.proxy.hold("PUT", self.key_path, "after")
-        self.assertTrue(hold.arrived.wait(15), "the export did not start")
-        harness.wait_for(self.lost_found, 3)
-        hold.release.set()
-        self.assertTrue(harness.wait_for(lambda: self.m.status()["pending_exports"] == 0, 10))
-        moved = self.lost_found()
+        hold = self.write_mine_and_hold("PUT", "after")
+        harness.wait_for(self.m.lost_found, 3)
+        self.release_and_settle(hold)
+        moved = self.m.lost_found()
         # A user empties lost+found: that must change nothing in S3.
         for n in moved:
             os.unlink(self.m.path(LF, n))

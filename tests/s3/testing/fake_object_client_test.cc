@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "s3/etag.h"
 #include "s3/testing/fault_injecting_object_client.h"
 
 namespace stagefs::s3 {
@@ -17,7 +18,7 @@ TEST_F(FakeObjectClientTest, PutGetHeadAndRanges) {
   auto put = fake_.PutObject({.bucket = "b", .key = "k", .body = BodySource::FromString("hello"),
                               .metadata = {{"file-owner", "7"}}});
   ASSERT_TRUE(put.ok());
-  EXPECT_EQ(put->etag, Md5Etag("hello"));
+  EXPECT_EQ(put->etag, SinglePartEtag("hello"));
   auto get = fake_.GetObject({.bucket = "b", .key = "k", .range = ByteRange{1, 3}});
   ASSERT_TRUE(get.ok());
   EXPECT_EQ(get->body, "ell");
@@ -43,7 +44,7 @@ TEST_F(FakeObjectClientTest, ConditionalPut) {
       {.bucket = "b", .key = "k", .body = BodySource::FromString("2"), .if_match = "\"x\""});
   EXPECT_EQ(wrong.error().kind, S3ErrorKind::kPreconditionFailed);
   EXPECT_TRUE(fake_.PutObject({.bucket = "b", .key = "k", .body = BodySource::FromString("2"),
-                               .if_match = Md5Etag("1")}).ok());
+                               .if_match = SinglePartEtag("1")}).ok());
 }
 
 TEST_F(FakeObjectClientTest, ListPaginatesWithDelimiter) {
