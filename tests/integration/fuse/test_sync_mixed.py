@@ -84,6 +84,12 @@ STEPS = int(os.environ.get("STAGEFS_MIXED_STEPS", "120"))
 # The signatures of the fixed export races (see ExportRaceTest) fail the test
 # unless this is set to 0.
 STRICT = os.environ.get("STAGEFS_MIXED_STRICT", "1") not in ("", "0")
+# Ceph RGW 16 has no conditional PUT, so an export checks the object with a HEAD
+# right before its PUT (docs/CONSISTENCY.md). An awscli put that lands between
+# the two is overwritten: the documented limit of that check, kept in S3 as a
+# noncurrent version. A mount version at most this many seconds after the
+# awscli one is counted as that case (and printed), not as a lost update.
+HEAD_PUT_WINDOW = 0.25
 
 
 def md5(b):
@@ -523,6 +529,15 @@ class MixedSyncBase(harness.FuseTestCase):
                         self.stats["s3 put: overwritten by a mount write that saw it"] += 1
             if not ok:
                 s = succs[-1]
+                w = rec.by_etag.get(s["etag"]) if s["etag"] else None
+                if (w is not None and w["side"] == "mount"
+                        and 0 <= s["t"] - entries[idx[x]]["t"] <= HEAD_PUT_WINDOW):
+                    self.stats["s3 put: overwritten inside the HEAD-to-PUT window"] += 1
+                    print("%s: %s overwritten by %s %.3f s later, inside the export's "
+                          "HEAD-to-PUT window (no conditional PUT on this server)" % (
+                              k, self.name_of(x), self.name_of(s["etag"]),
+                              s["t"] - entries[idx[x]]["t"]), flush=True)
+                    continue
                 how = ("deleted it" if s["etag"] is None
                        else "overwrote it with %s" % self.name_of(s["etag"]))
                 problems.append("%s: LOST UPDATE: %s %s was replaced in S3 by the mount, "
