@@ -1,5 +1,7 @@
 #include "app/mount_config.h"
 
+#include "app/mount_options.h"
+
 #include <unistd.h>
 
 #include <cstdlib>
@@ -104,6 +106,78 @@ std::string DefaultCacheDir(const std::string& bucket, const std::string& prefix
   return base + "/" + name;
 }
 
+namespace {
+
+// A TOML value as the text an option parses (the same text a flag would give).
+Result<std::vector<std::string>> TomlValues(const toml::node& node, const OptionSpec& spec,
+                                            const std::string& key) {
+  auto scalar = [&](const toml::node& n) -> Result<std::string> {
+    if (spec.is_flag) {
+      if (auto b = n.value_exact<bool>()) return std::string(*b ? "true" : "false");
+      return Bad(key, "expected true or false");
+    }
+    if (auto v = n.value_exact<std::string>()) return *v;
+    if (auto v = n.value_exact<int64_t>()) return std::to_string(*v);
+    if (auto v = n.value_exact<double>()) {
+      char buf[32];
+      std::snprintf(buf, sizeof(buf), "%.17g", *v);
+      return std::string(buf);
+    }
+    return Bad(key, "expected a string or a number");
+  };
+  std::vector<std::string> out;
+  if (const toml::array* arr = node.as_array()) {
+    if (!spec.repeatable) return Bad(key, "expected a single value, not an array");
+    for (const auto& item : *arr) {
+      ASSIGN_OR_RETURN(std::string v, scalar(item));
+      out.push_back(std::move(v));
+    }
+    return out;
+  }
+  ASSIGN_OR_RETURN(std::string v, scalar(node));
+  out.push_back(std::move(v));
+  return out;
+}
+
+const OptionSpec* FindTomlKey(const std::string& section, const std::string& key) {
+  for (const auto& s : MountOptionTable())
+    if (s.section == section && s.toml_key == key) return &s;
+  return nullptr;
+}
+
+Status ApplyTomlTable(const toml::table& tbl, const std::string& section,
+                      const std::string& path, MountConfig* cfg) {
+  for (auto&& [k, node] : tbl) {
+    std::string key(k.str());
+    std::string shown = section.empty() ? key : section + "." + key;
+    if (section.empty() && key == "import-rule") {
+      RETURN_IF_ERROR(ParseImportRules(node, cfg));
+      continue;
+    }
+    const OptionSpec* spec = FindTomlKey(section, key);
+    if (!spec && section.empty() && node.is_table()) {
+      bool known = false;
+      for (const auto& s : MountOptionTable()) known |= s.section == key;
+      if (known) {
+        RETURN_IF_ERROR(ApplyTomlTable(*node.as_table(), key, path, cfg));
+        continue;
+      }
+    }
+    if (!spec)
+      return Status(ErrorCode::kInvalidArgument,
+                    "config file " + path + ": unknown key '" + shown + "'");
+    ASSIGN_OR_RETURN(auto values, TomlValues(node, *spec, shown));
+    if (spec->repeatable && spec->clear) spec->clear(cfg);
+    for (const auto& v : values) {
+      Status st = spec->parse(v, cfg);
+      if (!st.ok()) return Status(st.code(), "config file " + path + ": " + st.message());
+    }
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
 Status LoadTomlConfig(const std::string& path, MountConfig* cfg) {
   toml::table tbl;
   try {
@@ -113,87 +187,7 @@ Status LoadTomlConfig(const std::string& path, MountConfig* cfg) {
                   "config file " + path + ": " + std::string(e.description()) + " at line " +
                       std::to_string(e.source().begin.line));
   }
-  for (auto&& [k, node] : tbl) {
-    std::string key(k.str());
-    auto str = [&](std::string* out) -> Status {
-      auto v = node.value<std::string>();
-      if (!v) return Bad(key, "expected a string");
-      *out = *v;
-      return OkStatus();
-    };
-    auto num = [&](double* out) -> Status {
-      auto v = node.value<double>();
-      if (!v || *v < 0) return Bad(key, "expected a non-negative number");
-      *out = *v;
-      return OkStatus();
-    };
-    auto boolean = [&](bool* out) -> Status {
-      auto v = node.value<bool>();
-      if (!v) return Bad(key, "expected true or false");
-      *out = *v;
-      return OkStatus();
-    };
-    auto id = [&](std::optional<uint32_t>* out) -> Status {
-      auto v = node.value<int64_t>();
-      if (!v || *v < 0 || *v > UINT32_MAX) return Bad(key, "expected a uid/gid number");
-      *out = static_cast<uint32_t>(*v);
-      return OkStatus();
-    };
-    Status st;
-    if (key == "source") st = str(&cfg->source);
-    else if (key == "mountpoint") st = str(&cfg->mountpoint);
-    else if (key == "endpoint-url") st = str(&cfg->endpoint_url);
-    else if (key == "region") st = str(&cfg->region);
-    else if (key == "profile") st = str(&cfg->profile);
-    else if (key == "cache-dir") st = str(&cfg->cache_dir);
-    else if (key == "export-delay") st = num(&cfg->export_delay_s);
-    else if (key == "refresh-interval") st = num(&cfg->refresh_interval_s);
-    else if (key == "unmount-timeout") st = num(&cfg->unmount_timeout_s);
-    else if (key == "import-size-less-than") {
-      auto v = node.value<int64_t>();
-      if (!v || *v < 0) st = Bad(key, "expected a size in bytes");
-      else cfg->import_size_less_than = static_cast<uint64_t>(*v);
-      cfg->import_flags_given = true;
-    } else if (key == "import-trigger") {
-      st = str(&cfg->import_trigger);
-      cfg->import_flags_given = true;
-    } else if (key == "import-rule") {
-      st = ParseImportRules(node, cfg);
-    } else if (key == "expiration") {
-      if (auto d = node.value<int64_t>()) cfg->expiration = std::to_string(*d);
-      else st = str(&cfg->expiration);
-    } else if (key == "cache-size") {
-      auto v = node.value<int64_t>();
-      if (!v || *v < 0) st = Bad(key, "expected a size in bytes");
-      else cfg->cache_size = static_cast<uint64_t>(*v);
-    } else if (key == "events-addr") st = str(&cfg->events_addr);
-    else if (key == "events-token") st = str(&cfg->events_token);
-    else if (key == "metrics-addr") st = str(&cfg->metrics_addr);
-    else if (key == "uid") st = id(&cfg->uid);
-    else if (key == "gid") st = id(&cfg->gid);
-    else if (key == "file-mode" || key == "dir-mode") {
-      std::string s;
-      st = str(&s);
-      if (st.ok()) {
-        auto m = ParseOctalMode(s, key);
-        if (!m.ok()) st = m.error();
-        else (key == "file-mode" ? cfg->file_mode : cfg->dir_mode) = *m;
-      }
-    } else if (key == "allow-other") st = boolean(&cfg->allow_other);
-    else if (key == "read-only") st = boolean(&cfg->read_only);
-    else if (key == "foreground") st = boolean(&cfg->foreground);
-    else if (key == "no-verify-tls") st = boolean(&cfg->no_verify_tls);
-    else if (key == "log-level") st = str(&cfg->log_level);
-    else if (key == "max-in-flight") {
-      auto v = node.value<int64_t>();
-      if (!v || *v < 1 || *v > 1024) st = Bad(key, "expected 1 to 1024");
-      else cfg->max_in_flight = static_cast<int>(*v);
-    } else {
-      st = Status(ErrorCode::kInvalidArgument, "config file " + path + ": unknown key '" + key + "'");
-    }
-    RETURN_IF_ERROR(st);
-  }
-  return OkStatus();
+  return ApplyTomlTable(tbl, "", path, cfg);
 }
 
 Result<core::FsOptions> BuildFsOptions(const MountConfig& cfg) {
