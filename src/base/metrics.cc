@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "base/text.h"
+
 namespace stagefs {
 
 void Gauge::Add(double d) {
@@ -35,14 +37,13 @@ Gauge* MetricsRegistry::GetGauge(const std::string& name, const std::string& hel
 
 namespace {
 
+// Label values may carry names or keys: made valid UTF-8 the one shared way
+// (base/text.h), then escaped as the exposition format requires (\\, \", \n;
+// EscapeBytes leaves no newline, so only the first two remain).
 std::string EscapeLabel(const std::string& v) {
   std::string out;
-  for (char c : v) {
+  for (char c : EscapeBytes(v)) {
     if (c == '\\' || c == '"') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
     out += c;
   }
   return out;
