@@ -16,6 +16,7 @@
 #include "app/events_server.h"
 #include "app/client_config.h"
 #include "base/clock.h"
+#include "base/log_sink.h"
 #include "base/metrics.h"
 #include "cache/data_cache.h"
 #include "core/file_system.h"
@@ -113,7 +114,7 @@ int Serve(const MountConfig& cfg, ReadyPipe* ready) {
   if (Status st = lock.Acquire(cache_dir); !st.ok()) return fail(st);
   if (!cfg.foreground) {
     auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(cache_dir + "/stagefs.log");
-    spdlog::set_default_logger(std::make_shared<spdlog::logger>("stagefs", sink));
+    spdlog::set_default_logger(MakeEscapingLogger(sink));
     spdlog::flush_on(spdlog::level::info);
   }
   spdlog::set_level(spdlog::level::from_str(cfg.log_level));
@@ -137,7 +138,7 @@ int Serve(const MountConfig& cfg, ReadyPipe* ready) {
     return fail(Status(ErrorCode::kInvalidArgument, "cache dir " + cache_dir + " belongs to " +
                                                         *bound + ", not " + source));
   if (Status st = (*store)->PutSetting("source", source); !st.ok()) return fail(st);
-  cache::DataCache cache(cache_dir + "/data", store->get());
+  cache::DataCache cache(cache_dir + "/data", store->get(), &metrics);
   if (Status st = cache.Init(); !st.ok()) return fail(st);
   fs_options->audit_log_path = cache_dir + "/audit.log";
   core::FileSystem fs(*fs_options, client.get(), store->get(), &cache, &clock, &metrics);
@@ -210,7 +211,7 @@ int Serve(const MountConfig& cfg, ReadyPipe* ready) {
 int RunMount(const MountConfig& cfg) {
   if (cfg.foreground) {
     auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
-    spdlog::set_default_logger(std::make_shared<spdlog::logger>("stagefs", sink));
+    spdlog::set_default_logger(MakeEscapingLogger(sink));
     return Serve(cfg, nullptr);
   }
   int fds[2];

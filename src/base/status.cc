@@ -24,6 +24,7 @@ const char* ErrorCodeName(ErrorCode code) {
     case ErrorCode::kReadOnly: return "ReadOnly";
     case ErrorCode::kNotPermitted: return "NotPermitted";
     case ErrorCode::kStale: return "Stale";
+    case ErrorCode::kIllegalByteSequence: return "IllegalByteSequence";
     case ErrorCode::kInternal: return "Internal";
   }
   return "Unknown";

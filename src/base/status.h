@@ -34,6 +34,7 @@ enum class ErrorCode {
   kReadOnly,      // EROFS
   kNotPermitted,  // EPERM (as opposed to EACCES)
   kStale,         // ESTALE: the name no longer leads here; the kernel looks it up again
+  kIllegalByteSequence,  // EILSEQ: a name that is not valid UTF-8 (S3 keys must be)
   kInternal,
 };
 

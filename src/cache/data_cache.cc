@@ -4,10 +4,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cassert>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+
+#include <spdlog/spdlog.h>
 
 namespace stagefs::cache {
 namespace {
@@ -21,8 +24,21 @@ Status ErrnoStatus(const std::string& what, int err) {
 
 }  // namespace
 
-DataCache::DataCache(std::string dir, meta::MetadataStore* store)
-    : dir_(std::move(dir)), store_(store) {}
+DataCache::DataCache(std::string dir, meta::MetadataStore* store, MetricsRegistry* metrics)
+    : dir_(std::move(dir)), store_(store) {
+  if (metrics)
+    integrity_errors_ = metrics->GetCounter(
+        "stagefs_integrity_errors_total",
+        "Reads of cached bytes that were not resident or no longer in the cache file "
+        "(refused with EIO; a bug or a damaged cache)");
+}
+
+Status DataCache::IntegrityError(uint64_t ino, const std::string& what) {
+  spdlog::error("data cache integrity: inode {}: {}", ino, what);
+  if (integrity_errors_) integrity_errors_->Inc();
+  assert(!"data cache integrity error (see the log)");
+  return Status(ErrorCode::kDataLoss, "data cache integrity: " + what);
+}
 
 DataCache::~DataCache() {
   for (auto& [ino, e] : entries_)
@@ -68,7 +84,14 @@ std::string DataCache::PathOf(uint64_t ino) const {
 
 void DataCache::AddEmpty(uint64_t ino) {
   std::lock_guard lock(mu_);
-  entries_[ino].loaded = true;
+  Entry& e = entries_[ino];
+  e.loaded = true;
+  if (e.generation == 0) e.generation = next_generation_++;
+}
+
+uint64_t DataCache::Generation(uint64_t ino) {
+  std::lock_guard lock(mu_);
+  return EntryLocked(ino).generation;
 }
 
 Status DataCache::RemoveOrphans(const std::function<bool(uint64_t)>& keep) {
@@ -90,6 +113,7 @@ Status DataCache::RemoveOrphans(const std::function<bool(uint64_t)>& keep) {
 
 DataCache::Entry& DataCache::EntryLocked(uint64_t ino) {
   Entry& e = entries_[ino];
+  if (e.generation == 0) e.generation = next_generation_++;
   if (!e.loaded) {
     e.loaded = true;
     auto ext = store_->GetExtents(ino);
@@ -167,17 +191,22 @@ Status DataCache::Write(uint64_t ino, uint64_t off, const char* data, size_t len
     uint64_t before = e.extents.TotalBytes();
     e.extents.Add(off, off + len);
     used_ += e.extents.TotalBytes() - before;
+    unpersisted_.insert(ino);
   }
   return st;
 }
 
-Status DataCache::WriteIfMissing(uint64_t ino, uint64_t off, const char* data, size_t len) {
+Status DataCache::WriteIfMissing(uint64_t ino, uint64_t off, const char* data, size_t len,
+                                 uint64_t generation) {
   auto wmu = WriteMutex(ino);
   std::lock_guard wl(*wmu);
   std::vector<ExtentSet::Extent> missing;
   {
     std::lock_guard lock(mu_);
-    missing = EntryLocked(ino).extents.Missing(off, off + len);
+    Entry& e = EntryLocked(ino);
+    if (e.generation != generation)
+      return Status(ErrorCode::kCancelled, "the cached bytes were dropped during the fetch");
+    missing = e.extents.Missing(off, off + len);
   }
   if (missing.empty()) return OkStatus();
   ASSIGN_OR_RETURN(int fd, Pin(ino));
@@ -193,11 +222,15 @@ Status DataCache::WriteIfMissing(uint64_t ino, uint64_t off, const char* data, s
     uint64_t before = e.extents.TotalBytes();
     for (const auto& [a, b] : missing) e.extents.Add(a, b);
     used_ += e.extents.TotalBytes() - before;
+    unpersisted_.insert(ino);
   }
   return st;
 }
 
 Result<size_t> DataCache::Read(uint64_t ino, uint64_t off, size_t len, char* buf) {
+  if (!Covers(ino, off, off + len))
+    return IntegrityError(ino, "read of bytes " + std::to_string(off) + "-" +
+                                   std::to_string(off + len) + " that are not resident");
   ASSIGN_OR_RETURN(int fd, Pin(ino));
   size_t done = 0;
   Status st;
@@ -208,10 +241,10 @@ Result<size_t> DataCache::Read(uint64_t ino, uint64_t off, size_t len, char* buf
       st = ErrnoStatus("reading cache file", errno);
       break;
     }
-    if (n == 0) {  // resident but past EOF of the sparse file: zeros
-      std::memset(buf + done, 0, len - done);
-      done = len;
-      break;
+    if (n == 0) {  // resident, but the cache file is shorter: never serve zeros
+      Unpin(ino);
+      return IntegrityError(ino, "the cache file ends at " + std::to_string(off + done) +
+                                     ", inside resident bytes up to " + std::to_string(off + len));
     }
     done += n;
   }
@@ -234,6 +267,7 @@ Status DataCache::Truncate(uint64_t ino, uint64_t size, uint64_t old_size, bool 
   e.extents.Remove(size, UINT64_MAX);
   if (extend_resident && size > old_size) e.extents.Add(old_size, size);
   used_ += e.extents.TotalBytes() - before;
+  unpersisted_.insert(ino);
   return OkStatus();
 }
 
@@ -249,8 +283,13 @@ Status DataCache::Drop(uint64_t ino) {
         entries_.erase(it);
       } else {
         it->second.extents.Clear();
+        it->second.generation = next_generation_++;
       }
     }
+  }
+  {
+    std::lock_guard lock(mu_);
+    unpersisted_.erase(ino);
   }
   std::string path = PathOf(ino);
   if (::unlink(path.c_str()) != 0 && errno != ENOENT)
@@ -272,8 +311,23 @@ Status DataCache::Persist(uint64_t ino) {
   {
     std::lock_guard lock(mu_);
     v = EntryLocked(ino).extents.ToVector();
+    unpersisted_.erase(ino);
   }
   return store_->PutExtents(ino, v);
+}
+
+Status DataCache::PersistChanged() {
+  std::set<uint64_t> changed;
+  {
+    std::lock_guard lock(mu_);
+    changed.swap(unpersisted_);
+  }
+  Status first;
+  for (uint64_t ino : changed) {
+    Status st = Persist(ino);
+    if (!st.ok() && first.ok()) first = st;
+  }
+  return first;
 }
 
 bool DataCache::Covers(uint64_t ino, uint64_t start, uint64_t end) {

@@ -1,10 +1,15 @@
 // DataCache: file contents on local disk, one sparse file per inode under
 // <cache-dir>/data, plus the residency map saying which byte ranges are present.
 //
-// Residency is kept in memory and persisted through the MetadataStore on
-// Persist(). Bytes outside the resident ranges must never be served (they are
-// holes or stale). Thread-safe: one mutex guards the maps; file I/O runs outside
-// it on per-inode descriptors that stay open while in use.
+// Residency is kept in memory and persisted through the MetadataStore: for one
+// inode on Persist() (after a fetch, on fsync), for every inode changed since
+// on PersistChanged() (with each commit of the metadata batch, so residency and
+// inode sizes survive a crash together). Bytes outside the resident ranges are
+// never served: Read() of such a range, or of a resident range that the file
+// no longer holds (shorter than recorded), is an integrity error: an assertion
+// in debug builds, and in release builds EIO (kDataLoss), a log line and
+// stagefs_integrity_errors_total. Thread-safe: one mutex guards the maps; file
+// I/O runs outside it on per-inode descriptors that stay open while in use.
 #pragma once
 
 #include <atomic>
@@ -13,9 +18,11 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "base/metrics.h"
 #include "base/status.h"
 #include "cache/extent_set.h"
 #include "meta/metadata_store.h"
@@ -24,8 +31,8 @@ namespace stagefs::cache {
 
 class DataCache {
  public:
-  // `store` must outlive the cache.
-  DataCache(std::string dir, meta::MetadataStore* store);
+  // `store` (and `metrics`, if given) must outlive the cache.
+  DataCache(std::string dir, meta::MetadataStore* store, MetricsRegistry* metrics = nullptr);
   ~DataCache();
 
   Status Init();
@@ -38,9 +45,15 @@ class DataCache {
 
   // Writes bytes and marks them resident.
   Status Write(uint64_t ino, uint64_t off, const char* data, size_t len);
+  // The inode's cache generation: it changes whenever its bytes are dropped.
+  uint64_t Generation(uint64_t ino);
   // Writes only the parts of [off, off+len) that are not resident yet: bytes
-  // fetched from S3 must never overwrite newer local writes.
-  Status WriteIfMissing(uint64_t ino, uint64_t off, const char* data, size_t len);
+  // fetched from S3 must never overwrite newer local writes. `generation` is
+  // Generation() from before the fetch began: when the cache was dropped since
+  // (the object changed), nothing is written and kCancelled is returned, so
+  // bytes of an old version never mix with a new one.
+  Status WriteIfMissing(uint64_t ino, uint64_t off, const char* data, size_t len,
+                        uint64_t generation);
   // Reads bytes that the caller knows are resident. Returns the count read.
   Result<size_t> Read(uint64_t ino, uint64_t off, size_t len, char* buf);
   // Sets the file length; bytes past `size` stop being resident. When
@@ -51,6 +64,8 @@ class DataCache {
   Status Fsync(uint64_t ino);
   // Saves the residency map of `ino` to the metadata store.
   Status Persist(uint64_t ino);
+  // Saves the residency maps changed since they were last saved.
+  Status PersistChanged();
 
   bool Covers(uint64_t ino, uint64_t start, uint64_t end);
   std::vector<ExtentSet::Extent> Missing(uint64_t ino, uint64_t start, uint64_t end);
@@ -65,6 +80,7 @@ class DataCache {
     bool loaded = false;
     int fd = -1;
     int users = 0;  // I/O calls currently using fd
+    uint64_t generation = 0;  // from next_generation_, renewed by Drop
     // Serialises writers of this inode so that "write bytes, then mark them
     // resident" is atomic with respect to WriteIfMissing.
     std::shared_ptr<std::mutex> write_mu = std::make_shared<std::mutex>();
@@ -78,6 +94,8 @@ class DataCache {
   // Requires mu_. Loads residency from the store on first use.
   Entry& EntryLocked(uint64_t ino);
   Result<int> FdLocked(uint64_t ino, Entry& e);
+  // Bytes that must not be served were asked for (see the header comment).
+  Status IntegrityError(uint64_t ino, const std::string& what);
 
   std::string dir_;
   meta::MetadataStore* store_;
@@ -86,6 +104,9 @@ class DataCache {
   std::atomic<uint64_t> used_{0};
   std::map<uint64_t, uint64_t> found_;  // GUARDED_BY(mu_): Init's files and their bytes
   int open_fds_ = 0;  // GUARDED_BY(mu_)
+  uint64_t next_generation_ = 1;  // GUARDED_BY(mu_)
+  std::set<uint64_t> unpersisted_;  // GUARDED_BY(mu_): residency changed since saved
+  Counter* integrity_errors_ = nullptr;
 };
 
 }  // namespace stagefs::cache

@@ -29,6 +29,13 @@ void FileSystem::StopBackground() {
   }
   bg_thread_cv_.notify_all();
   if (bg_thread_.joinable()) bg_thread_.join();
+  if (Status st = CommitBatch(); !st.ok()) spdlog::error("{}", st.ToString());
+}
+
+Status FileSystem::CommitBatch() {
+  Status residency = cache_->PersistChanged();
+  RETURN_IF_ERROR(store_->Flush());
+  return residency;
 }
 
 void FileSystem::BackgroundLoop() {
@@ -42,9 +49,9 @@ void FileSystem::BackgroundLoop() {
     queued.swap(refresh_queue_);
     lock.unlock();
     for (uint64_t dir : queued) (void)RefreshDirectory(dir);
-    // Commit the metadata batch: without fsync, a crash loses at most the
-    // changes of the last 200 ms (docs/CONSISTENCY.md, "Crashes").
-    if (Status st = store_->Flush(); !st.ok()) spdlog::error("{}", st.ToString());
+    // Commit the metadata batch, residency included: without fsync, a crash
+    // loses at most the changes of the last 200 ms (docs/CONSISTENCY.md, "Crashes").
+    if (Status st = CommitBatch(); !st.ok()) spdlog::error("{}", st.ToString());
     MonoTime now = clock_->Now();
     if (now - last_sweep >= std::chrono::seconds(1)) {
       last_sweep = now;

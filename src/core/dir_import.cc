@@ -276,7 +276,7 @@ Status FileSystem::ImportDirectory(uint64_t dir_ino, const std::string& key_pref
       bool deleted = !listed.count(c->rec.name);
       MoveToLostFoundLocked(c, deleted ? "Conflict: the object was deleted in S3"
                                        : "Conflict: the object was changed in S3",
-                            &invalidate);
+                            deleted, &invalidate);
     }
     for (const auto& name : gone) DetachDeletedLocked(dir, name, &invalidate);
 

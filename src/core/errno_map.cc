@@ -26,6 +26,7 @@ int ToErrno(const Status& status) {
     case ErrorCode::kReadOnly: return EROFS;
     case ErrorCode::kNotPermitted: return EPERM;
     case ErrorCode::kStale: return ESTALE;
+    case ErrorCode::kIllegalByteSequence: return EILSEQ;
     case ErrorCode::kInternal: return EIO;
   }
   return EIO;

@@ -2,6 +2,7 @@
 // export jobs, and the bookkeeping when a job finishes.
 #include <sys/stat.h>
 
+#include "base/text.h"
 #include "core/file_system.h"
 #include "core/object_format.h"
 
@@ -60,6 +61,23 @@ Result<std::optional<sync::ExportJob>> FileSystem::PrepareExport(uint64_t ino) {
     return Status(ErrorCode::kNameTooLong,
                   "PathTooLong: the S3 key would be " + std::to_string(job.key.size()) +
                       " bytes (limit 1024)");
+  // Names made before stagefs refused them (mount_ops: EILSEQ) stay local.
+  if (!IsValidUtf8(job.key))
+    return Status(ErrorCode::kIllegalByteSequence,
+                  "InvalidObjectName: the path is not valid UTF-8 and S3 keys must be; the "
+                  "file stays local (readable, and removable)");
+  // New content with bytes that are in neither the cache nor S3 (a crash lost
+  // them, or a copy of an object S3 replaced) must never be uploaded, as
+  // zeros or anything else.
+  if (r.is_file() && (r.data_dirty || r.key.empty())) {
+    uint64_t unknown = 0;
+    for (const auto& [a, b] : UnfetchableLocked(n)) unknown += b - a;
+    if (unknown > 0)
+      return Status(ErrorCode::kDataLoss,
+                    "MissingBytes: " + std::to_string(unknown) +
+                        " bytes of this file are neither in the local cache nor in S3; it is "
+                        "not exported until they are written");
+  }
   bool moved = !r.key.empty() && r.key != rel;
   if (r.is_dir()) {
     if (!r.meta_dirty && !(moved && r.has_marker)) {
@@ -134,7 +152,7 @@ Result<std::optional<sync::ExportJob>> FileSystem::PrepareExport(uint64_t ino) {
   uploading_keys_[job.key] = ino;  // until CompleteExport
   if (job.content_changed && r.is_file()) {
     // Ranges that are not in the cache come from the current object.
-    uint64_t limit = std::min(r.size, r.key.empty() ? 0 : r.remote_size);
+    uint64_t limit = FetchLimitLocked(n);
     for (const auto& m : cache_->Missing(ino, 0, limit)) job.missing.push_back(m);
     if (n->modified_known) job.modified = n->modified.ToVector();
     else job.modified = {{0, r.size}};
@@ -168,7 +186,7 @@ void FileSystem::CompleteExport(const sync::ExportJob& job, const sync::ExportRe
     // S3 wins: keep the local bytes in lost+found and show S3's version.
     Inode* dir = FindLocked(r.parent);
     std::vector<std::pair<uint64_t, std::string>> invalidate;
-    MoveToLostFoundLocked(n, result.status.message(), &invalidate);
+    MoveToLostFoundLocked(n, result.status.message(), result.deleted_in_s3, &invalidate);
     if (dir) dir->rec.dir_listed_at_ns = 0;  // list again to bring S3's version
     lock.unlock();
     NotifyKernel(invalidate);

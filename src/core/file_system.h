@@ -247,6 +247,8 @@ class FileSystem final : public sync::ExportTarget {
   Status Revalidate(uint64_t ino, bool* changed);
   void ScheduleImport(uint64_t ino);
   void BackgroundLoop();
+  // Saves changed residency maps and commits the metadata batch.
+  Status CommitBatch();
   void Evict(uint64_t ino);
   void EnforceWatermark();
   void ImportFile(uint64_t ino);
@@ -268,6 +270,9 @@ class FileSystem final : public sync::ExportTarget {
   // Removes the record once nothing refers to it and no delete is pending.
   void MaybeEraseLocked(Inode* n);
   void ScheduleSubtreeLocked(Inode* n);
+  // The length of the longest key below directory `dir`, relative to its own
+  // key (e.g. "b/c.txt" for dir/b/c.txt): what a rename adds to its new key.
+  size_t LongestPathBelowLocked(Inode* dir);
   Status CheckWritable() const;
   Status TruncateLocked(Inode* n, uint64_t size);
   std::string RelKeyOfLocked(uint64_t ino);  // KeyOfLocked without the prefix
@@ -293,8 +298,14 @@ class FileSystem final : public sync::ExportTarget {
   // Fetches `ranges` of a lost+found copy from the object version it was based on.
   void RecoverFromVersion(uint64_t ino, const std::string& key, const std::string& version_id,
                           const std::vector<std::pair<uint64_t, uint64_t>>& ranges);
-  void MoveToLostFoundLocked(Inode* n, const std::string& reason,
+  // `deleted_in_s3`: the object is gone, so the entry's S3Key is empty.
+  void MoveToLostFoundLocked(Inode* n, const std::string& reason, bool deleted_in_s3,
                              std::vector<std::pair<uint64_t, std::string>>* invalidate);
+  // Byte ranges of file `n` that are neither resident nor fetchable from the
+  // object version it is based on: they can never be read (EIO) nor exported.
+  std::vector<std::pair<uint64_t, uint64_t>> UnfetchableLocked(Inode* n);
+  // The end of the bytes that a read may fetch from S3 (0 if none may).
+  uint64_t FetchLimitLocked(Inode* n);
   // Sets rec.key and keeps objects_by_key_ in step.
   void SetKeyLocked(Inode* n, const std::string& key);
   // Removes the inode from the table, the index, the store and the cache.

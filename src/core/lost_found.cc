@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "base/text.h"
 #include "core/file_system.h"
 
 namespace stagefs::core {
@@ -42,13 +43,28 @@ bool FileSystem::IsInternalName(const std::string& name) {
   return name == kLostFoundName || name == ".stagefs-tmp" || name == ".stagefs-probe";
 }
 
+uint64_t FileSystem::FetchLimitLocked(Inode* n) {
+  // Bytes that are not resident equal the object the file is based on at the
+  // same offsets, which exist only below remote_size. A lost+found copy stands
+  // for no object (its missing bytes come back only by version recovery).
+  const meta::InodeRecord& r = n->rec;
+  if (!r.is_file() || r.key.empty() || InLostFoundLocked(n)) return 0;
+  return std::min(r.size, r.remote_size);
+}
+
+std::vector<std::pair<uint64_t, uint64_t>> FileSystem::UnfetchableLocked(Inode* n) {
+  if (!n->rec.is_file()) return {};
+  uint64_t limit = FetchLimitLocked(n);
+  return cache_->Missing(n->rec.ino, limit, n->rec.size);
+}
+
 bool FileSystem::InLostFoundLocked(const Inode* n) {
   for (const Inode* a = n; a && a->rec.ino != meta::kRootIno; a = FindLocked(a->rec.parent))
     if (a->rec.parent == meta::kRootIno && a->rec.name == kLostFoundName) return true;
   return false;
 }
 
-void FileSystem::MoveToLostFoundLocked(Inode* n, const std::string& reason,
+void FileSystem::MoveToLostFoundLocked(Inode* n, const std::string& reason, bool deleted_in_s3,
                                        std::vector<std::pair<uint64_t, std::string>>* invalidate) {
   bool existed = FindLocked(meta::kRootIno)->children.count(kLostFoundName) > 0;
   Inode* lf = LostFoundDirLocked();
@@ -58,7 +74,9 @@ void FileSystem::MoveToLostFoundLocked(Inode* n, const std::string& reason,
   if (!existed && invalidate) invalidate->emplace_back(meta::kRootIno, kLostFoundName);
   meta::InodeRecord& r = n->rec;
   r.origin_path = "/" + PathOfLocked(r.ino);
-  r.origin_key = options_.prefix + (r.key.empty() ? RelKeyOfLocked(r.ino) : r.key);
+  const std::string based_on = options_.prefix + (r.key.empty() ? RelKeyOfLocked(r.ino) : r.key);
+  // Where it came from in S3; nothing when S3 deleted the object.
+  r.origin_key = deleted_in_s3 ? "" : based_on;
   char hex[32];
   std::snprintf(hex, sizeof(hex), "%llx_", static_cast<unsigned long long>(r.ino));
   std::string name = hex + r.name;
@@ -68,13 +86,16 @@ void FileSystem::MoveToLostFoundLocked(Inode* n, const std::string& reason,
   r.parent = lf->rec.ino;
   r.name = name;
   lf->children[name] = r.ino;
+  // The kernel caches lost+found's listing too: without this, a second entry
+  // never showed in `ls` (found by test_lost_found.py's randomized test).
+  if (invalidate) invalidate->emplace_back(lf->rec.ino, name);
   // Bytes it never fetched from the object it was based on: in a versioned
   // bucket that version still exists, so fetch them from it (in the
   // background; until then, and if that fails, reading them gives EIO).
   if (r.is_file() && !r.version_id.empty()) {
     auto missing = cache_->Missing(r.ino, 0, std::min(r.size, r.remote_size));
     if (!missing.empty())
-      import_pool_->Submit([this, ino = r.ino, key = r.origin_key, version = r.version_id,
+      import_pool_->Submit([this, ino = r.ino, key = based_on, version = r.version_id,
                             missing = std::move(missing)] {
         RecoverFromVersion(ino, key, version, missing);
       });
@@ -91,10 +112,11 @@ void FileSystem::MoveToLostFoundLocked(Inode* n, const std::string& reason,
     nlohmann::json j;
     j["time"] = clock_->WallNanos() / 1'000'000'000;
     j["event"] = "moved-to-lost+found";
-    j["path"] = r.origin_path;
-    j["key"] = r.origin_key;
-    j["lost_found_path"] = "/" + std::string(kLostFoundName) + "/" + name;
-    j["reason"] = reason;
+    j["path"] = EscapeBytes(r.origin_path);
+    j["key"] = EscapeBytes(based_on);
+    j["deleted_in_s3"] = deleted_in_s3;
+    j["lost_found_path"] = EscapeBytes("/" + std::string(kLostFoundName) + "/" + name);
+    j["reason"] = EscapeBytes(reason);
     std::ofstream out(options_.audit_log_path, std::ios::app);
     out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   }

@@ -4,6 +4,7 @@
 #include <linux/fs.h>
 #include <sys/stat.h>
 
+#include "base/text.h"
 #include "core/file_system.h"
 #include "core/handle.h"
 #include "core/object_format.h"
@@ -14,6 +15,22 @@ namespace {
 // Names at the mount root that belong to stagefs itself.
 bool IsReservedRootName(uint64_t parent, const std::string& name) {
   return parent == meta::kRootIno && FileSystem::IsInternalName(name);
+}
+
+// S3 keys are UTF-8: a name that is not can never be exported (NFSv4 requires
+// UTF-8 names too), so it is refused when it is made, not failed forever later.
+Status CheckNameEncoding(const std::string& name) {
+  if (IsValidUtf8(name)) return OkStatus();
+  return Status(ErrorCode::kIllegalByteSequence,
+                "the name '" + EscapeBytes(name) + "' is not valid UTF-8 (S3 keys must be)");
+}
+
+// A new key of `bytes` bytes (prefix, path, and "/" for a directory marker;
+// for a moved directory, the longest key below it).
+Status CheckKeyLength(size_t bytes) {
+  if (bytes <= kMaxKeyBytes) return OkStatus();
+  return Status(ErrorCode::kNameTooLong, "the S3 key would be " + std::to_string(bytes) +
+                                             " bytes (S3's limit is 1024)");
 }
 
 }  // namespace
@@ -31,8 +48,11 @@ Status FileSystem::CheckNewNameLocked(Inode* dir, const std::string& name) {
   if (name.size() > 255) return Status(ErrorCode::kNameTooLong, "name longer than 255 bytes");
   if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos)
     return Status(ErrorCode::kInvalidArgument, "invalid name");
+  RETURN_IF_ERROR(CheckNameEncoding(name));
   if (IsReservedRootName(dir->rec.ino, name))
     return Status(ErrorCode::kNotPermitted, name + " is reserved by stagefs");
+  if (InLostFoundLocked(dir))
+    return Status(ErrorCode::kNotPermitted, "nothing can be created in lost+found");
   if (dir->children.count(name)) return Status(ErrorCode::kAlreadyExists, "file exists");
   return OkStatus();
 }
@@ -70,6 +90,8 @@ Result<FileSystem::Inode*> FileSystem::NewChildLocked(Inode* dir, const std::str
                                                       meta::Kind kind, uint32_t mode,
                                                       const Caller& caller) {
   RETURN_IF_ERROR(CheckNewNameLocked(dir, name));
+  RETURN_IF_ERROR(CheckKeyLength(KeyOfLocked(dir->rec.ino).size() + name.size() +
+                                 (kind == meta::Kind::kDirectory ? 1 : 0)));
   ASSIGN_OR_RETURN(uint64_t ino, store_->NextInodeNumber());
   auto fresh = std::make_unique<Inode>();
   Inode* n = fresh.get();
@@ -195,9 +217,11 @@ void FileSystem::DetachLocked(Inode* dir, const std::string& name, Inode* child)
   if (!child->rec.key.empty()) {
     child->rec.export_state = meta::ExportState::kPending;
     ScheduleLocked(child->rec.ino);  // the export deletes the object
-  } else if (child->rec.export_state == meta::ExportState::kExporting) {
+  } else if (child->rec.export_state == meta::ExportState::kExporting ||
+             child->rec.export_state == meta::ExportState::kFailed) {
     // Its first upload is in flight: once it lands (and the inode has a key),
-    // the export runs again and deletes it.
+    // the export runs again and deletes it. Or its export failed for good:
+    // the exporter forgets the failure (a sync no longer reports it).
     ScheduleLocked(child->rec.ino);
   }
   (void)PersistLocked(child->rec);
@@ -243,6 +267,8 @@ Status FileSystem::Rmdir(uint64_t parent, const std::string& name) {
     if (!FindLocked(child_ino)->rec.is_dir())
       return Status(ErrorCode::kNotDirectory, "not a directory");
   }
+  if (IsReservedRootName(parent, name))
+    return Status(ErrorCode::kNotPermitted, name + " belongs to stagefs and cannot be removed");
   RETURN_IF_ERROR(EnsureListed(child_ino));  // S3 may hold children not seen yet
   std::unique_lock lock(mu_);
   Inode* dir = FindLocked(parent);
@@ -252,6 +278,23 @@ Status FileSystem::Rmdir(uint64_t parent, const std::string& name) {
   if (!child->children.empty()) return Status(ErrorCode::kNotEmpty, "directory not empty");
   DetachLocked(dir, name, child);
   return OkStatus();
+}
+
+size_t FileSystem::LongestPathBelowLocked(Inode* dir) {
+  size_t longest = 0;
+  std::vector<std::pair<Inode*, size_t>> stack{{dir, 0}};
+  while (!stack.empty()) {
+    auto [cur, len] = stack.back();
+    stack.pop_back();
+    for (const auto& [name, ino] : cur->children) {
+      Inode* c = FindLocked(ino);
+      if (!c) continue;
+      size_t l = len + name.size() + (c->rec.is_dir() ? 1 : 0);
+      longest = std::max(longest, l);
+      if (c->rec.is_dir()) stack.emplace_back(c, l);
+    }
+  }
+  return longest;
 }
 
 void FileSystem::ScheduleSubtreeLocked(Inode* n) {
@@ -303,8 +346,17 @@ Status FileSystem::Rename(uint64_t parent, const std::string& name, uint64_t new
   if (s == src_dir->children.end()) return Status(ErrorCode::kNotFound, "no such entry");
   Inode* src = FindLocked(s->second);
   if (new_name.size() > 255) return Status(ErrorCode::kNameTooLong, "name longer than 255 bytes");
+  RETURN_IF_ERROR(CheckNameEncoding(new_name));
+  RETURN_IF_ERROR(CheckKeyLength(KeyOfLocked(new_parent).size() + new_name.size() +
+                                 (src->rec.is_dir() ? 1 + LongestPathBelowLocked(src) : 0)));
   if (IsReservedRootName(new_parent, new_name) || IsReservedRootName(parent, name))
     return Status(ErrorCode::kNotPermitted, "reserved by stagefs");
+  // Lost+found entries can be read, copied and deleted, not moved (as in S3
+  // Files): a copy keeps what it is, wherever it would go (docs/SEMANTICS.md).
+  if (InLostFoundLocked(src) || InLostFoundLocked(dst_dir))
+    return Status(ErrorCode::kNotPermitted,
+                  "lost+found entries cannot be moved, and nothing can be moved into "
+                  "lost+found; copy the entry instead");
   // A directory cannot move into its own subtree.
   if (src->rec.is_dir()) {
     for (Inode* a = dst_dir; a; a = a->rec.ino == meta::kRootIno ? nullptr : FindLocked(a->rec.parent))
@@ -316,6 +368,8 @@ Status FileSystem::Rename(uint64_t parent, const std::string& name, uint64_t new
   int64_t now = clock_->WallNanos();
   if (flags & RENAME_EXCHANGE) {
     if (!dst) return Status(ErrorCode::kNotFound, "exchange target does not exist");
+    RETURN_IF_ERROR(CheckKeyLength(KeyOfLocked(parent).size() + name.size() +
+                                   (dst->rec.is_dir() ? 1 + LongestPathBelowLocked(dst) : 0)));
     if (dst->rec.is_dir()) {
       for (Inode* a = src_dir; a; a = a->rec.ino == meta::kRootIno ? nullptr : FindLocked(a->rec.parent))
         if (a == dst) return Status(ErrorCode::kInvalidArgument, "cannot move a directory into itself");

@@ -40,7 +40,10 @@ Result<OpenResult> FileSystem::Open(uint64_t ino, int flags) {
     import_now = rule.trigger == ImportTrigger::kOnFileAccess && n->rec.is_file() &&
                  !n->rec.key.empty() && n->rec.size < rule.size_less_than &&
                  !n->rec.fully_resident;
-    direct_io = n->rec.is_file() && InLostFoundLocked(n) && !cache_->Covers(ino, 0, n->rec.size);
+    // A file with bytes that can never be read: I/O bypasses the page cache
+    // with the caller's exact ranges, so the held ranges stay readable and the
+    // others fail with EIO (a cached page would need them all).
+    direct_io = !UnfetchableLocked(n).empty();
   }
   if (import_now) ScheduleImport(ino);
   auto h = std::make_shared<Handle>();
@@ -187,15 +190,11 @@ Result<size_t> FileSystem::Read(uint64_t fh, uint64_t off, size_t len, char* buf
 Result<size_t> FileSystem::ReadBlocks(Handle& h, uint64_t off, size_t len, char* buf) {
   uint64_t size, bs = options_.block_size;
   std::string key, etag;
-  bool lost_copy;
   {
     std::shared_lock lock(mu_);
     Inode* n = FindLocked(h.ino);
     if (!n) return Status(ErrorCode::kNotFound, "stale node id");
-    lost_copy = InLostFoundLocked(n);
-    // Bytes that are not resident equal the S3 object at the same offset, which
-    // exists only below remote_size; anything else not resident is a hole (zeros).
-    size = n->rec.key.empty() ? 0 : std::min(n->rec.size, n->rec.remote_size);
+    size = FetchLimitLocked(n);  // what may come from the object the file is based on
     key = options_.prefix + n->rec.key;
     etag = n->rec.etag;
   }
@@ -208,12 +207,12 @@ Result<size_t> FileSystem::ReadBlocks(Handle& h, uint64_t off, size_t len, char*
       return st;
     }
   }
-  // A lost+found copy holds what stagefs had when S3 replaced the object; bytes
-  // it never fetched are unknown, not zeros.
-  if (lost_copy && !cache_->Missing(h.ino, off, off + len).empty())
+  // Bytes in neither the cache nor S3 (a copy of an object S3 replaced, in
+  // lost+found or wherever it is) are unknown, never zeros: EIO.
+  if (!cache_->Covers(h.ino, off, off + len))
     return Status(ErrorCode::kDataLoss,
-                  "these bytes of the object S3 replaced were never fetched; only the "
-                  "locally held ranges of this lost+found copy are readable");
+                  "bytes of this file are neither in the local cache nor in the S3 object it "
+                  "is based on (see MissingBytes in user.stagefs.status)");
   return cache_->Read(h.ino, off, len, buf);
 }
 
@@ -222,13 +221,17 @@ Status FileSystem::FetchIntoCache(uint64_t ino, const std::string& key, const st
   if (start >= end) return OkStatus();
   uint64_t pos = start;
   Status write_status;
+  const uint64_t generation = cache_->Generation(ino);
   auto r = client_->GetObject(
       {.bucket = options_.bucket, .key = key, .range = s3::ByteRange{start, end - 1},
        .if_match = etag, .version_id = version_id, .sink = [&](const char* d, size_t n) {
-         write_status = cache_->WriteIfMissing(ino, pos, d, n);
+         write_status = cache_->WriteIfMissing(ino, pos, d, n, generation);
          pos += n;
          return write_status.ok();
        }});
+  if (write_status.code() == ErrorCode::kCancelled)  // dropped: the object changed meanwhile
+    return Status(ErrorCode::kPreconditionFailed, "s3://" + options_.bucket + "/" + key +
+                                                      " changed while it was being read");
   RETURN_IF_ERROR(write_status);
   if (!r.ok()) return r.error().ToStatus().Annotate("reading s3://" + options_.bucket + "/" + key);
   if (pos != end)

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/text.h"
 #include "core/file_system.h"
 
 namespace stagefs::core {
@@ -26,23 +27,23 @@ Result<std::string> FileSystem::FileStatusText(uint64_t ino) {
   Inode* n = FindLocked(ino);
   if (!n) return Status(ErrorCode::kNotFound, "stale node id");
   std::string path = "/" + PathOfLocked(ino);
-  std::string key = KeyOfLocked(ino);
-  if (!n->rec.origin_path.empty()) {  // in lost+found: where it came from
+  std::string s3key = "s3://" + options_.bucket + "/" + KeyOfLocked(ino);
+  if (InLostFoundLocked(n) && !n->rec.origin_path.empty()) {  // where it came from
     path = n->rec.origin_path;
-    key = n->rec.origin_key;
+    s3key = n->rec.origin_key.empty() ? "" : "s3://" + options_.bucket + "/" + n->rec.origin_key;
   }
-  std::string out = "S3Key: s3://" + options_.bucket + "/" + key + "\n";
-  out += "FilePath: " + path + "\n";
-  out += std::string("ExportState: ") + ExportStateName(n->rec) + "\n";
-  out += "ExportError: " + n->rec.export_error + "\n";
+  // Bytes that can never be read nor exported: a property of the file, wherever it is.
+  uint64_t missing = 0;
+  for (const auto& [a, b] : UnfetchableLocked(n)) missing += b - a;
+  // Names and keys are bytes: shown escaped (base/text.h), one line per field.
+  std::string out = "S3Key: " + EscapeBytes(s3key) + "\n";
+  out += "FilePath: " + EscapeBytes(path) + "\n";
+  out += std::string("ExportState: ") + (missing ? "blocked" : ExportStateName(n->rec)) + "\n";
+  out += "ExportError: " + EscapeBytes(n->rec.export_error) + "\n";
   if (n->rec.is_file()) {
     out += "ETag: " + n->rec.etag + "\n";
-    uint64_t resident = cache_->ResidentBytes(ino);
-    out += "ResidentBytes: " + std::to_string(resident) + "\n";
-    // A lost+found copy is all it will ever be: say what it lacks (reads of
-    // those ranges fail with EIO).
-    if (InLostFoundLocked(n) && resident < n->rec.size)
-      out += "MissingBytes: " + std::to_string(n->rec.size - resident) + "\n";
+    out += "ResidentBytes: " + std::to_string(cache_->ResidentBytes(ino)) + "\n";
+    if (missing) out += "MissingBytes: " + std::to_string(missing) + "\n";
   }
   return out;
 }
@@ -57,20 +58,8 @@ std::string FileSystem::MountStatusJson() {
   nlohmann::json failures = nlohmann::json::array();
   auto list = store_->ListImportFailures();
   if (list.ok()) {
-    for (const auto& f : *list) {
-      // Keys may hold bytes that are not UTF-8; escape them for JSON.
-      std::string key;
-      for (unsigned char c : f.key) {
-        if (c < 0x20 || c >= 0x7f) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\x%02x", c);
-          key += buf;
-        } else {
-          key += static_cast<char>(c);
-        }
-      }
-      failures.push_back({{"key", key}, {"reason", f.reason}});
-    }
+    for (const auto& f : *list)
+      failures.push_back({{"key", EscapeBytes(f.key)}, {"reason", EscapeBytes(f.reason)}});
   }
   j["import_failures"] = failures;
   j["import_failures_count"] = failures.size();
@@ -82,13 +71,14 @@ std::string FileSystem::MountStatusJson() {
     std::shared_lock lock(mu_);
     for (const auto& [ino, n] : inodes_) {
       if (n->rec.export_state != meta::ExportState::kFailed || failed.size() >= 100) continue;
-      std::string path = n->rec.origin_path.empty() ? "/" + PathOfLocked(ino) : n->rec.origin_path;
-      failed.push_back({{"path", path}, {"error", n->rec.export_error}});
+      std::string path = "/" + PathOfLocked(ino);  // where it is now
+      failed.push_back({{"path", EscapeBytes(path)}, {"error", EscapeBytes(n->rec.export_error)}});
     }
   }
   j["export_failures"] = failed;
   j["pid"] = ::getpid();
-  return j.dump(2);
+  // Every string above is valid UTF-8; `replace` keeps a slip from throwing.
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace stagefs::core

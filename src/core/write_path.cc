@@ -184,7 +184,7 @@ Status FileSystem::SyncNow(uint64_t ino) {
     }
   }
   RETURN_IF_ERROR(exporter_->SyncNow(inos));
-  return store_->Flush();
+  return CommitBatch();
 }
 
 }  // namespace stagefs::core

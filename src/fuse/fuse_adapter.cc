@@ -10,8 +10,11 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <new>
 #include <thread>
 #include <vector>
+
+#include <spdlog/spdlog.h>
 
 #include "core/errno_map.h"
 
@@ -449,39 +452,67 @@ void OpSetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* va
 
 void OpRemovexattr(fuse_req_t req, fuse_ino_t, const char*) { fuse_reply_err(req, ENOTSUP); }
 
+// No exception may cross into libfuse's C code. Every handler runs inside
+// Guarded<Op>: a request whose handler throws (before replying, as every
+// handler replies last) gets ENOMEM for bad_alloc and EIO otherwise, plus a
+// log line; forgets, which take no reply, are just released.
+void Failed(fuse_req_t req, bool replies, int err, const char* what) {
+  spdlog::error("FUSE request failed with an exception (answered {}): {}",
+                err == ENOMEM ? "ENOMEM" : "EIO", what);
+  if (replies) fuse_reply_err(req, err);
+  else fuse_reply_none(req);
+}
+
+template <auto Op, bool kReplies = true>
+struct Guarded;
+template <typename... Args, void (*Op)(fuse_req_t, Args...), bool kReplies>
+struct Guarded<Op, kReplies> {
+  static void Call(fuse_req_t req, Args... args) noexcept {
+    try {
+      Op(req, args...);
+    } catch (const std::bad_alloc&) {
+      Failed(req, kReplies, ENOMEM, "out of memory");
+    } catch (const std::exception& e) {
+      Failed(req, kReplies, EIO, e.what());
+    } catch (...) {
+      Failed(req, kReplies, EIO, "unknown exception");
+    }
+  }
+};
+
 const struct fuse_lowlevel_ops kOps = [] {
   struct fuse_lowlevel_ops ops;
   std::memset(&ops, 0, sizeof(ops));
   ops.init = OpInit;
-  ops.lookup = OpLookup;
-  ops.forget = OpForget;
-  ops.forget_multi = OpForgetMulti;
-  ops.getattr = OpGetattr;
-  ops.readlink = OpReadlink;
-  ops.opendir = OpOpendir;
-  ops.readdir = OpReaddir;
-  ops.readdirplus = OpReaddirplus;
-  ops.releasedir = OpReleasedir;
-  ops.open = OpOpen;
-  ops.read = OpRead;
-  ops.release = OpRelease;
-  ops.statfs = OpStatfs;
-  ops.getxattr = OpGetxattr;
-  ops.listxattr = OpListxattr;
-  ops.setattr = OpSetattr;
-  ops.mknod = OpMknod;
-  ops.mkdir = OpMkdir;
-  ops.unlink = OpUnlink;
-  ops.rmdir = OpRmdir;
-  ops.write = OpWrite;
-  ops.fsync = OpFsync;
-  ops.fallocate = OpFallocate;
-  ops.removexattr = OpRemovexattr;
-  ops.symlink = OpSymlink;
-  ops.rename = OpRename;
-  ops.link = OpLink;
-  ops.create = OpCreate;
-  ops.setxattr = OpSetxattr;
+  ops.lookup = Guarded<OpLookup>::Call;
+  ops.forget = Guarded<OpForget, false>::Call;
+  ops.forget_multi = Guarded<OpForgetMulti, false>::Call;
+  ops.getattr = Guarded<OpGetattr>::Call;
+  ops.readlink = Guarded<OpReadlink>::Call;
+  ops.opendir = Guarded<OpOpendir>::Call;
+  ops.readdir = Guarded<OpReaddir>::Call;
+  ops.readdirplus = Guarded<OpReaddirplus>::Call;
+  ops.releasedir = Guarded<OpReleasedir>::Call;
+  ops.open = Guarded<OpOpen>::Call;
+  ops.read = Guarded<OpRead>::Call;
+  ops.release = Guarded<OpRelease>::Call;
+  ops.statfs = Guarded<OpStatfs>::Call;
+  ops.getxattr = Guarded<OpGetxattr>::Call;
+  ops.listxattr = Guarded<OpListxattr>::Call;
+  ops.setattr = Guarded<OpSetattr>::Call;
+  ops.mknod = Guarded<OpMknod>::Call;
+  ops.mkdir = Guarded<OpMkdir>::Call;
+  ops.unlink = Guarded<OpUnlink>::Call;
+  ops.rmdir = Guarded<OpRmdir>::Call;
+  ops.write = Guarded<OpWrite>::Call;
+  ops.fsync = Guarded<OpFsync>::Call;
+  ops.fallocate = Guarded<OpFallocate>::Call;
+  ops.removexattr = Guarded<OpRemovexattr>::Call;
+  ops.symlink = Guarded<OpSymlink>::Call;
+  ops.rename = Guarded<OpRename>::Call;
+  ops.link = Guarded<OpLink>::Call;
+  ops.create = Guarded<OpCreate>::Call;
+  ops.setxattr = Guarded<OpSetxattr>::Call;
   return ops;
 }();
 

@@ -63,6 +63,7 @@ struct ExportResult {
   std::string version_id;
   int64_t last_modified_ns = 0;
   bool conflict = false;   // the object changed in S3 since we last saw it
+  bool deleted_in_s3 = false;  // ... and, as far as we know, is gone
 };
 
 class ExportTarget {

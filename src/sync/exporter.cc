@@ -317,6 +317,7 @@ std::optional<ExportResult> Exporter::CheckBeforeCommit(const std::string& key,
     if (head.error().kind == s3::S3ErrorKind::kNoSuchKey) {
       if (etag.empty() || may_be_absent) return std::nullopt;
       r.conflict = true;
+      r.deleted_in_s3 = true;
       r.status = Status(ErrorCode::kConflict, "Conflict: s3://" + options_.bucket + "/" + key +
                                                   " was deleted in S3");
       return r;

@@ -62,5 +62,50 @@ TEST_F(DataCacheTest, RemoveOrphansDeletesFilesWithoutAFileInode) {
   EXPECT_FALSE(cache_->Covers(orphan, 0, 1));
 }
 
+// A fetch that started before the cached bytes were dropped (the object
+// changed) must not write its old bytes into the new version's cache.
+TEST_F(DataCacheTest, FetchedBytesFromBeforeADropAreRefused) {
+  uint64_t ino = Allocate();
+  uint64_t gen = cache_->Generation(ino);
+  ASSERT_TRUE(cache_->WriteIfMissing(ino, 0, "old", 3, gen).ok());
+  uint64_t before_drop = cache_->Generation(ino);
+  ASSERT_TRUE(cache_->Drop(ino).ok());
+  Status st = cache_->WriteIfMissing(ino, 0, "old", 3, before_drop);
+  EXPECT_EQ(st.code(), ErrorCode::kCancelled);
+  EXPECT_FALSE(cache_->Covers(ino, 0, 3));
+  EXPECT_TRUE(cache_->WriteIfMissing(ino, 0, "new", 3, cache_->Generation(ino)).ok());
+}
+
+// Residency changed by writes reaches the store with the next batch commit,
+// so that after a crash sizes and resident ranges agree.
+TEST_F(DataCacheTest, ChangedResidencyIsPersistedWithTheBatch) {
+  uint64_t ino = Allocate();
+  ASSERT_TRUE(cache_->Write(ino, 0, "0123456789", 10).ok());
+  EXPECT_TRUE(store_->GetExtents(ino).value().empty());
+  ASSERT_TRUE(cache_->PersistChanged().ok());
+  ASSERT_TRUE(store_->Flush().ok());
+  Open();
+  EXPECT_TRUE(cache_->Covers(ino, 0, 10));
+}
+
+// A cache file shorter than its recorded residency is never served as zeros.
+TEST_F(DataCacheTest, ShortCacheFileIsAnIntegrityErrorNotZeros) {
+  uint64_t ino = Allocate();
+  ASSERT_TRUE(cache_->Write(ino, 0, "0123456789", 10).ok());
+  ASSERT_TRUE(cache_->Persist(ino).ok());
+  ASSERT_TRUE(store_->Flush().ok());
+  Open();
+  fs::resize_file(cache_->PathOf(ino), 4);  // damaged behind our back
+  char buf[10];
+#ifdef NDEBUG
+  auto r = cache_->Read(ino, 0, 10, buf);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), ErrorCode::kDataLoss);
+#else
+  EXPECT_DEATH((void)cache_->Read(ino, 0, 10, buf), "integrity");
+#endif
+  EXPECT_EQ(cache_->Read(ino, 0, 4, buf).value(), 4u);
+}
+
 }  // namespace
 }  // namespace stagefs::cache

@@ -29,6 +29,10 @@ stagefs_fuse_test(refresh 300 "fuse;s3" rgw s3rver)
 # Access denied needs a server that verifies signatures; the rest is
 # server-independent, so once is enough.
 stagefs_fuse_test(errors 300 "fuse;s3" rgw)
+# Names S3 cannot store (not UTF-8, keys over 1,024 bytes) and unusual valid ones.
+stagefs_fuse_test(names 300 "fuse;s3" rgw)
+# Lost+found rules and missing bytes: never a byte nobody wrote (about 2 min).
+stagefs_fuse_test(lost_found 600 "fuse;s3" rgw)
 stagefs_fuse_test(nfs_handles 300 "fuse;s3" rgw)
 # 1 GiB sequential read and a 100 MiB file: RGW only (s3rver is slow and keeps
 # everything on local disk).

@@ -135,6 +135,77 @@ PROBES = {
 }
 
 
+def all_refused(code, calls):
+    """Runs every call; raises OSError(code) if each failed with exactly `code`."""
+    for fn, args in calls:
+        try:
+            fn(*args)
+        except OSError as e:
+            if e.errno != code:
+                raise
+            continue
+        raise AssertionError("%s%r succeeded" % (fn.__name__, args))
+    raise OSError(code, os.strerror(code))
+
+
+def name_not_utf8(d):
+    bad = os.path.join(os.fsencode(d), b"bad-\xff\xfe")
+    good = make_file(d)
+    all_refused(errno.EILSEQ, [
+        (os.open, (bad, os.O_CREAT | os.O_WRONLY, 0o644)), (os.mkdir, (bad,)),
+        (os.mknod, (bad, stat.S_IFREG | 0o644)), (os.symlink, (b"t", bad)),
+        (os.rename, (good, bad))])
+
+
+def key_too_long(d):
+    # d is "<mount>/pNN-key_too_long" (17 bytes of key with its slash): nest
+    # directories so that the last name makes a key of 1,025 bytes.
+    rel = len(os.path.basename(d)) + 1
+    sub = os.path.join(d, "a" * 250, "b" * 250, "c" * 250)
+    os.makedirs(sub)
+    rel += 3 * 251
+    name = "f" * (1025 - rel)
+    all_refused(errno.ENAMETOOLONG, [
+        (os.open, (os.path.join(sub, name), os.O_CREAT | os.O_WRONLY, 0o644)),
+        (os.mkdir, (os.path.join(sub, name[:-1]),)),  # the marker "name/" is 1,025 bytes
+        (os.symlink, ("t", os.path.join(sub, name)))])
+
+
+def lost_found_entry(test, m, d):
+    """Makes a conflict and returns the path of its lost+found entry: a file
+    is exported, overwritten with awscli, written here again and synced (the
+    check before the upload finds S3's version)."""
+    lf = m.path(".stagefs-lost+found")
+    before = set(os.listdir(lf)) if os.path.isdir(lf) else set()
+    path = make_file(d, "conflict", b"v1")
+    wharness.sync(m)
+    key = os.path.relpath(path, m.mnt)
+    test.aws.put(m.bucket, key, data=b"theirs")
+    with open(path, "wb") as f:
+        f.write(b"mine")
+    wharness.stagefs("sync", m.mnt, check=False)  # reports the conflict, once
+    (entry,) = set(os.listdir(lf)) - before
+    return os.path.join(lf, entry)
+
+
+PROBES["name_not_utf8"] = name_not_utf8
+PROBES["key_too_long"] = key_too_long
+
+# Probes that need the test (its awscli) and the mount.
+SERVER_PROBES = {
+    "lost_found_read_copy_delete": lambda t, m, d: (
+        lambda e: (read_all(e), open(os.path.join(d, "copy"), "wb").write(read_all(e)),
+                   os.unlink(e)))(lost_found_entry(t, m, d)),
+    "lost_found_move": lambda t, m, d: (lambda e: all_refused(errno.EPERM, [
+        (os.rename, (e, os.path.join(d, "restored"))),
+        (os.rename, (e, e + ".renamed")),
+        (os.rename, (make_file(d), os.path.join(os.path.dirname(e), "moved-in")))]))(
+            lost_found_entry(t, m, d)),
+    "lost_found_rmdir": lambda t, m, d: (lost_found_entry(t, m, d), all_refused(errno.EPERM, [
+        (os.rmdir, (m.path(".stagefs-lost+found"),)),
+        (os.rename, (m.path(".stagefs-lost+found"), m.path("lf-renamed")))])),
+}
+
 
 class SemanticsTable(wharness.WriteTestCase):
     def test_table_parses_and_every_probe_exists(self):
@@ -146,7 +217,8 @@ class SemanticsTable(wharness.WriteTestCase):
                 self.assertIsNotNone(probe, "rejected row %r needs a probe" % op)
                 self.assertTrue(hasattr(errno, err), "%r: unknown errno %s" % (op, err))
             if probe:
-                self.assertIn(probe, PROBES, "row %r names an unknown probe" % op)
+                self.assertIn(probe, {**PROBES, **SERVER_PROBES},
+                              "row %r names an unknown probe" % op)
 
     def test_rows_against_the_mount(self):
         with open(DOC) as f:
@@ -160,7 +232,10 @@ class SemanticsTable(wharness.WriteTestCase):
                 os.mkdir(d)
                 before = sorted(os.listdir(d))
                 try:
-                    PROBES[probe](d)
+                    if probe in SERVER_PROBES:
+                        SERVER_PROBES[probe](self, m, d)
+                    else:
+                        PROBES[probe](d)
                     got = None
                 except OSError as e:
                     got = errno.errorcode.get(e.errno, str(e.errno))
