@@ -3,10 +3,12 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <cctype>
 
 #include "core/file_system.h"
 #include "core/handle.h"
 #include "core/object_format.h"
+#include "s3/etag.h"
 
 namespace stagefs::core {
 
@@ -216,24 +218,59 @@ Result<size_t> FileSystem::ReadBlocks(Handle& h, uint64_t off, size_t len, char*
   return cache_->Read(h.ino, off, len, buf);
 }
 
+namespace {
+
+// Fetches up to this size are held in memory until they are checked: a GET
+// that turns out to be the whole object is compared with its MD5 ETag before
+// any byte reaches the cache (a lying server's bytes never become "resident").
+constexpr uint64_t kCheckedFetchLimit = 16 << 20;
+
+bool IsMd5Etag(const std::string& etag) {
+  std::string e = s3::NormalizeEtag(etag);
+  if (e.size() != 34) return false;  // "<32 hex>"
+  for (size_t i = 1; i < 33; ++i)
+    if (!std::isxdigit(static_cast<unsigned char>(e[i]))) return false;
+  return true;
+}
+
+}  // namespace
+
 Status FileSystem::FetchIntoCache(uint64_t ino, const std::string& key, const std::string& etag,
                                   uint64_t start, uint64_t end, const std::string& version_id) {
   if (start >= end) return OkStatus();
+  const std::string where = "reading s3://" + options_.bucket + "/" + key;
+  const uint64_t generation = cache_->Generation(ino);
+  s3::GetObjectParams get{.bucket = options_.bucket, .key = key,
+                          .range = s3::ByteRange{start, end - 1}, .if_match = etag,
+                          .version_id = version_id};
   uint64_t pos = start;
   Status write_status;
-  const uint64_t generation = cache_->Generation(ino);
-  auto r = client_->GetObject(
-      {.bucket = options_.bucket, .key = key, .range = s3::ByteRange{start, end - 1},
-       .if_match = etag, .version_id = version_id, .sink = [&](const char* d, size_t n) {
-         write_status = cache_->WriteIfMissing(ino, pos, d, n, generation);
-         pos += n;
-         return write_status.ok();
-       }});
+  if (end - start > kCheckedFetchLimit) {  // large ranges stream into the cache
+    get.sink = [&](const char* d, size_t n) {
+      write_status = cache_->WriteIfMissing(ino, pos, d, n, generation);
+      pos += n;
+      return write_status.ok();
+    };
+  }
+  auto r = client_->GetObject(get);
+  if (!r.ok() && write_status.ok()) return r.error().ToStatus().Annotate(where);
+  if (!get.sink) {
+    pos += r->body.size();
+    if (pos != end) return Status(ErrorCode::kDataLoss, "short read of " + key + " from S3", true);
+    // The whole object: its bytes must have the MD5 its ETag names (objects
+    // written in one PUT without SSE-KMS; multipart ETags are not checked).
+    if (start == 0 && end == r->info.size && IsMd5Etag(r->info.etag) &&
+        s3::SinglePartEtag(r->body) != s3::NormalizeEtag(r->info.etag))
+      return Status(ErrorCode::kDataLoss,
+                    "the bytes S3 returned do not match the object's ETag " + r->info.etag, true)
+          .Annotate(where);
+    write_status = cache_->WriteIfMissing(ino, start, r->body.data(), r->body.size(), generation);
+  }
   if (write_status.code() == ErrorCode::kCancelled)  // dropped: the object changed meanwhile
     return Status(ErrorCode::kPreconditionFailed, "s3://" + options_.bucket + "/" + key +
                                                       " changed while it was being read");
   RETURN_IF_ERROR(write_status);
-  if (!r.ok()) return r.error().ToStatus().Annotate("reading s3://" + options_.bucket + "/" + key);
+  if (!r.ok()) return r.error().ToStatus().Annotate(where);
   if (pos != end)
     return Status(ErrorCode::kDataLoss, "short read of " + key + " from S3", true);
   RETURN_IF_ERROR(cache_->Persist(ino));

@@ -122,6 +122,9 @@ struct UploadPartParams {
   std::string upload_id;
   int part_number = 0;
   BodySource body;
+  // The answered ETag must be the part's MD5 (false for uploads whose part
+  // ETags are opaque, such as SSE-KMS).
+  bool verify_etag = true;
 };
 struct UploadPartResult {
   std::string etag;

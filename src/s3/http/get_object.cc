@@ -20,6 +20,8 @@ struct CurlObjectClient::GetState {
   bool seen = false;        // headers of the first 2xx response processed
   bool resumable = false;   // [abs_start, abs_end] and the ETag are known
   bool resume_mismatch = false;
+  std::string expect_etag;  // from If-Match: the object must be exactly that one
+  bool etag_mismatch = false;
   ObjectInfo info;
   uint64_t abs_start = 0;
   uint64_t abs_end = 0;     // inclusive
@@ -87,8 +89,17 @@ S3Result<Empty> CurlObjectClient::GetAttempt(const GetObjectParams& p, const Dat
     req.headers.emplace_back("If-Match", st->info.etag);
   }
   BodyHandler handler;
+  st->expect_etag = p.if_match.empty() ? "" : NormalizeEtag(p.if_match);
   handler.on_head = [st](int status, const KeyValues& headers) {
-    return status >= 200 && status < 300 && AcceptHead(status, headers, st);
+    if (status < 200 || status >= 300) return false;
+    // A server that answers If-Match with another object lies: its bytes
+    // must not reach the sink.
+    for (const auto& [name, value] : headers)
+      if (name == "etag" && !st->expect_etag.empty() && NormalizeEtag(value) != st->expect_etag) {
+        st->etag_mismatch = true;
+        return false;
+      }
+    return AcceptHead(status, headers, st);
   };
   handler.on_data = [st, &sink](const char* data, size_t len) {
     st->delivered += len;
@@ -100,6 +111,14 @@ S3Result<Empty> CurlObjectClient::GetAttempt(const GetObjectParams& p, const Dat
     if (resuming && e.kind == S3ErrorKind::kPreconditionFailed) {
       e.message = "object changed while resuming an interrupted GET: " + e.message;
     }
+    return e;
+  }
+  if (st->etag_mismatch) {
+    S3Error e;
+    e.kind = S3ErrorKind::kServerError;  // a lying answer: retried like a 5xx
+    e.message = "the server answered a GET with If-Match " + st->expect_etag + " with another ETag";
+    e.code = "ETagMismatch";
+    e.retryable = true;
     return e;
   }
   if (st->resume_mismatch) {

@@ -1,5 +1,6 @@
 // CurlObjectClient: multipart uploads (create, upload part, upload part copy,
 // complete, abort). Transport, signing and retries are in curl_object_client.cc.
+#include "s3/http/body_digest.h"
 #include "s3/http/curl_object_client_impl.h"
 #include "s3/http/object_headers.h"
 #include "s3/http/s3_xml.h"
@@ -19,9 +20,14 @@ S3Result<CreateMultipartUploadResult> CurlObjectClient::CreateMultipartUpload(
 S3Result<UploadPartResult> CurlObjectClient::UploadPart(const UploadPartParams& p) {
   S3Request req{Op::kUploadPart, "PUT", p.bucket, p.key, {}, {}, &p.body};
   req.query = {{"partNumber", std::to_string(p.part_number)}, {"uploadId", p.upload_id}};
-  return Call<UploadPartResult>(req, [](const HttpResponse& r) -> S3Result<UploadPartResult> {
+  auto digest = DigestBody(p.body);
+  if (!digest.ok()) return digest.error();
+  req.headers.emplace_back("Content-MD5", digest->content_md5);
+  return Call<UploadPartResult>(req, [&](const HttpResponse& r) -> S3Result<UploadPartResult> {
     const std::string* etag = r.Header("etag");
     if (etag == nullptr || etag->empty()) return MalformedResponse("UploadPart without ETag");
+    if (p.verify_etag)
+      if (auto bad = CheckUploadEtag(*digest, *etag, {})) return *bad;
     return UploadPartResult{NormalizeEtag(*etag)};
   });
 }

@@ -1,5 +1,6 @@
 // CurlObjectClient: single-object writes, copies, deletes, listing and bucket
 // versioning. Transport, signing and retries are in curl_object_client.cc.
+#include "s3/http/body_digest.h"
 #include "s3/http/curl_object_client_impl.h"
 #include "s3/http/http_util.h"
 #include "s3/http/object_headers.h"
@@ -27,9 +28,13 @@ S3Result<PutObjectResult> CurlObjectClient::PutObject(const PutObjectParams& p) 
   if (!p.if_none_match.empty()) req.headers.emplace_back("If-None-Match", p.if_none_match);
   AddMetadataHeaders(p.metadata, &req.headers);
   AddSseHeaders(p.sse, &req.headers);
-  return Call<PutObjectResult>(req, [](const HttpResponse& r) -> S3Result<PutObjectResult> {
+  auto digest = DigestBody(p.body);
+  if (!digest.ok()) return digest.error();
+  req.headers.emplace_back("Content-MD5", digest->content_md5);
+  return Call<PutObjectResult>(req, [&](const HttpResponse& r) -> S3Result<PutObjectResult> {
     PutObjectResult out{NormalizeEtag(HeaderOr(r, "etag")), VersionHeader(r)};
     if (out.etag.empty()) return MalformedResponse("PUT response without ETag");
+    if (auto bad = CheckUploadEtag(*digest, out.etag, p.sse)) return *bad;
     return out;
   });
 }

@@ -325,5 +325,55 @@ TEST_F(CurlObjectClientTest, ManyConcurrentCallersShareFewSlots) {
   EXPECT_EQ(ok.load(), 40);
 }
 
+// Uploads carry Content-MD5, and an answered ETag that is not the MD5 of the
+// bytes sent is retried, not trusted (a lying or broken server).
+TEST_F(CurlObjectClientTest, UploadEtagMustBeTheMd5OfTheBytesSent) {
+  int lies = 2;
+  server_.set_intercept([&](const httplib::Request& req, httplib::Response& res) {
+    if (req.method != "PUT" || lies == 0) return false;
+    --lies;
+    res.status = 200;
+    res.set_header("ETag", "\"00000000000000000000000000000000\"");
+    return true;
+  });
+  auto c = Client(Options(server_.endpoint()));
+  PutObjectParams put{.bucket = "bkt", .key = "k", .body = BodySource::FromString("payload")};
+  auto pr = c->PutObject(put);
+  ASSERT_TRUE(pr.ok()) << pr.error().ToString();
+  EXPECT_EQ(pr->etag, FakeS3Server::ETagOf("payload"));
+  auto reqs = server_.requests();
+  ASSERT_EQ(reqs.size(), 3u);  // two lies, then the truth
+  EXPECT_EQ(reqs.back().Header("Content-MD5"), "Mhw89IbtUJFk7eweGYH+yA==");  // md5("payload")
+  lies = 100;
+  auto bad = c->PutObject(put);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, "BadDigest");
+}
+
+// A GET pinned with If-Match that is answered with another ETag is refused.
+TEST_F(CurlObjectClientTest, GetAnsweredWithAnotherEtagIsRefused) {
+  server_.PutObject("/bkt/k", "version two");
+  auto c = Client(Options(server_.endpoint()));
+  GetObjectParams get{.bucket = "bkt", .key = "k"};
+  get.if_match = FakeS3Server::ETagOf("version two");
+  ASSERT_TRUE(c->GetObject(get).ok());
+  server_.set_intercept([&](const httplib::Request& req, httplib::Response& res) {
+    if (req.method != "GET") return false;
+    res.status = 200;
+    res.set_header("ETag", "\"11111111111111111111111111111111\"");
+    res.set_content("liar", "application/octet-stream");
+    return true;
+  });
+  std::string got;
+  get.sink = [&](const char* d, size_t n) {
+    got.append(d, n);
+    return true;
+  };
+  auto r = c->GetObject(get);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "ETagMismatch");
+  EXPECT_EQ(got, "");  // no byte reached the sink
+}
+
 }  // namespace
 }  // namespace stagefs::s3

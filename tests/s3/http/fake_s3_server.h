@@ -15,6 +15,8 @@
 #include <thread>
 #include <vector>
 
+#include "s3/etag.h"
+
 namespace stagefs::s3::http::testing {
 
 struct RecordedRequest {
@@ -66,9 +68,8 @@ class FakeS3Server {
     std::lock_guard lock(mu_);
     return requests_;
   }
-  static std::string ETagOf(const std::string& body) {
-    return "\"" + std::to_string(std::hash<std::string>()(body)) + "\"";
-  }
+  // The MD5 ETag S3 gives a single-part upload (the client checks it).
+  static std::string ETagOf(const std::string& body) { return SinglePartEtag(body); }
 
  private:
   void Handle(const httplib::Request& req, httplib::Response& res) {
