@@ -191,7 +191,7 @@ Status DataCache::Write(uint64_t ino, uint64_t off, const char* data, size_t len
     uint64_t before = e.extents.TotalBytes();
     e.extents.Add(off, off + len);
     used_ += e.extents.TotalBytes() - before;
-    unpersisted_.insert(ino);
+    if (e.extents.TotalBytes() != before) unpersisted_.insert(ino);
   }
   return st;
 }
@@ -314,6 +314,15 @@ Status DataCache::Persist(uint64_t ino) {
     unpersisted_.erase(ino);
   }
   return store_->PutExtents(ino, v);
+}
+
+Result<bool> DataCache::PersistIfChanged(uint64_t ino) {
+  {
+    std::lock_guard lock(mu_);
+    if (!unpersisted_.count(ino)) return false;
+  }
+  RETURN_IF_ERROR(Persist(ino));
+  return true;
 }
 
 Status DataCache::PersistChanged() {

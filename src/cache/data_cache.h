@@ -66,6 +66,11 @@ class DataCache {
   Status Persist(uint64_t ino);
   // Saves the residency maps changed since they were last saved.
   Status PersistChanged();
+  // Saves the residency map of `ino` if it changed since it was last saved
+  // (cheap otherwise) and says whether it did: the core calls it before it
+  // writes the inode's record, so that a size is never committed without the
+  // residency it relies on.
+  Result<bool> PersistIfChanged(uint64_t ino);
 
   bool Covers(uint64_t ino, uint64_t start, uint64_t end);
   std::vector<ExtentSet::Extent> Missing(uint64_t ino, uint64_t start, uint64_t end);

@@ -166,7 +166,15 @@ std::string FileSystem::KeyOfLocked(uint64_t ino) {
   return options_.prefix + path;
 }
 
-Status FileSystem::PersistLocked(const meta::InodeRecord& rec) { return store_->PutInode(rec); }
+Status FileSystem::PersistLocked(const meta::InodeRecord& rec) {
+  // Residency first: a committed size never relies on bytes whose residency
+  // was not recorded (after a crash they would read EIO, or old bytes from S3).
+  if (rec.is_file()) {
+    auto persisted = cache_->PersistIfChanged(rec.ino);
+    if (!persisted.ok()) return persisted.error();
+  }
+  return store_->PutInode(rec);
+}
 
 void FileSystem::SetKeyLocked(Inode* n, const std::string& key) {
   if (n->rec.key == key) return;

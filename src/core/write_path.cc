@@ -42,7 +42,8 @@ Status FileSystem::TruncateLocked(Inode* n, uint64_t size) {
   }
   n->rec.mtime_ns = n->rec.ctime_ns = clock_->WallNanos();
   ChangedLocked(n, true);
-  return OkStatus();
+  // The cache file has its new length now: commit the size with it (see Write).
+  return store_->Flush();
 }
 
 Result<size_t> FileSystem::Write(uint64_t fh, uint64_t off, const char* data, size_t len) {
@@ -56,11 +57,13 @@ Result<size_t> FileSystem::Write(uint64_t fh, uint64_t off, const char* data, si
   }
   if ((h->flags & O_ACCMODE) == O_RDONLY) return Status(ErrorCode::kInvalidArgument, "not open for writing");
   if (off + len > (5ULL << 40)) return Status(ErrorCode::kInvalidArgument, "file would exceed 5 TiB");
+  uint64_t size_before = 0;
   {
     std::unique_lock lock(mu_);
     Inode* n = FindLocked(h->ino);
     if (!n) return Status(ErrorCode::kNotFound, "stale node id");
     if (h->flags & O_APPEND) off = n->rec.size;
+    size_before = n->rec.size;
     RETURN_IF_ERROR(DirtyBeforeChangeLocked(n));
     if (off > n->rec.size) {
       // A hole between the old end and this write reads as zeros.
@@ -86,12 +89,22 @@ Result<size_t> FileSystem::Write(uint64_t fh, uint64_t off, const char* data, si
   bool cleared_setid = r.mode & (S_ISUID | S_ISGID);
   r.mode &= ~(S_ISUID | S_ISGID);
   n->change_seq++;
+  // An acknowledged write survives a crash of the daemon whole (its bytes are
+  // in the cache file's page cache): a new size, or bytes written where nothing
+  // was resident (a partly cached object), are committed before the reply, or
+  // the next mount would show new bytes under an old size, or the object's
+  // old bytes where new ones were written (docs/CONSISTENCY.md, "Crashes").
+  bool commit = r.size != size_before;
   if (!was_dirty || r.size != old_size || r.export_state == meta::ExportState::kClean) {
     ChangedLocked(n, true);
   } else {
     r.dirty_since_ns = r.last_access_ns = r.mtime_ns;
+    auto persisted = cache_->PersistIfChanged(r.ino);
+    if (!persisted.ok()) return persisted.error();
+    commit |= *persisted;
     ScheduleLocked(r.ino);
   }
+  if (commit) RETURN_IF_ERROR(store_->Flush());
   if (cleared_setid) {
     lock.unlock();
     NotifyKernel({{h->ino, ""}});
@@ -165,6 +178,9 @@ Status FileSystem::Fsync(uint64_t ino) {
     if (!n) return Status(ErrorCode::kNotFound, "stale node id");
     if (n->rec.is_file()) RETURN_IF_ERROR(cache_->Fsync(ino));
   }
+  // Every name and size is checkpointed, with the residency recorded so far
+  // (what the next mount serves must agree with the sizes).
+  RETURN_IF_ERROR(cache_->PersistChanged());
   return store_->Sync();
 }
 
