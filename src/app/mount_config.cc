@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <toml++/toml.h>
 
 namespace stagefs::app {
@@ -179,9 +181,18 @@ Status ApplyTomlTable(const toml::table& tbl, const std::string& section,
 }  // namespace
 
 Status LoadTomlConfig(const std::string& path, MountConfig* cfg) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return Status(ErrorCode::kNotFound, "config file " + path + ": cannot be read");
+  std::stringstream text;
+  text << in.rdbuf();
+  return LoadTomlConfigText(text.str(), path, cfg);
+}
+
+Status LoadTomlConfigText(const std::string& text, const std::string& path, MountConfig* cfg) {
   toml::table tbl;
   try {
-    tbl = toml::parse_file(path);
+    tbl = toml::parse(text, path);
   } catch (const toml::parse_error& e) {
     return Status(ErrorCode::kInvalidArgument,
                   "config file " + path + ": " + std::string(e.description()) + " at line " +

@@ -45,6 +45,8 @@ struct MountConfig {
 // Reads a TOML file into `cfg`. Unknown keys and bad values are errors that name
 // the key. Only keys present in the file are changed.
 Status LoadTomlConfig(const std::string& path, MountConfig* cfg);
+// The same for the file's text (`path` names it in messages).
+Status LoadTomlConfigText(const std::string& text, const std::string& path, MountConfig* cfg);
 
 // Parses "s3://bucket[/prefix]" into bucket and prefix ("" or ending in '/').
 Status ParseS3Uri(const std::string& uri, std::string* bucket, std::string* prefix);

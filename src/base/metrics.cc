@@ -86,11 +86,12 @@ uint64_t MetricsRegistry::CounterSum(const std::string& name, const Labels& matc
   auto it = families_.find(name);
   if (it == families_.end()) return 0;
   uint64_t sum = 0;
-  for (const auto& [labels, c] : it->second.counters) {
+  for (const auto& entry : it->second.counters) {
+    const Labels& labels = entry.first;  // not a structured binding: clang 14 cannot capture one
     bool all = std::all_of(match.begin(), match.end(), [&](const auto& m) {
       return std::find(labels.begin(), labels.end(), m) != labels.end();
     });
-    if (all) sum += c->value();
+    if (all) sum += entry.second->value();
   }
   return sum;
 }

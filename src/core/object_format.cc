@@ -22,12 +22,15 @@ const std::string* Find(const s3::UserMetadata& md, const char* name) {
   return it == md.end() ? nullptr : &it->second;
 }
 
+// Times are int64 nanoseconds (years 1678..2262): values beyond are ignored.
+constexpr int64_t kMaxSeconds = INT64_MAX / 1'000'000'000 - 1;
+
 // "1700000000123456789ns" (AWS), or plain seconds with optional fraction
 // (s3fs, rclone "1700000000.123456789"), or RFC 3339 (rclone).
 std::optional<int64_t> ParseTime(std::string_view s) {
   if (s.size() > 2 && s.substr(s.size() - 2) == "ns") {
     auto v = ParseUint(s.substr(0, s.size() - 2));
-    if (v) return static_cast<int64_t>(*v);
+    if (v && *v <= static_cast<uint64_t>(INT64_MAX)) return static_cast<int64_t>(*v);
     return std::nullopt;
   }
   if (s.find('T') != std::string_view::npos) {
@@ -50,8 +53,10 @@ std::optional<int64_t> ParseTime(std::string_view s) {
     if (*end == '+' || *end == '-') {
       sign = *end == '+' ? 1 : -1;
       if (std::sscanf(end + 1, "%d:%d", &oh, &om) < 1) return std::nullopt;
+      if (oh < 0 || oh > 23 || om < 0 || om > 59) return std::nullopt;  // (fuzz_names)
     }
     secs -= sign * (oh * 3600 + om * 60);
+    if (secs > kMaxSeconds || secs < -kMaxSeconds) return std::nullopt;
     return secs * 1'000'000'000 + nanos;
   }
   size_t dot = s.find('.');
@@ -67,6 +72,7 @@ std::optional<int64_t> ParseTime(std::string_view s) {
     }
     while (digits++ < 9) nanos *= 10;
   }
+  if (*whole > static_cast<uint64_t>(kMaxSeconds)) return std::nullopt;
   return static_cast<int64_t>(*whole) * 1'000'000'000 + nanos;
 }
 

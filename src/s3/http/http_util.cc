@@ -109,6 +109,19 @@ std::string FormatAmzDate(int64_t wall_nanos) {
   return buf;
 }
 
+namespace {
+
+// Seconds since the epoch as nanoseconds, or nullopt outside what int64
+// nanoseconds can hold (about 1678 to 2262): a server's date out there is
+// malformed (found by fuzz_s3_xml: year 4018 overflowed).
+std::optional<int64_t> SecondsToNanos(int64_t secs, int64_t frac_ns = 0) {
+  constexpr int64_t kMax = INT64_MAX / kNanosPerSecond - 1;
+  if (secs > kMax || secs < -kMax) return std::nullopt;
+  return secs * kNanosPerSecond + frac_ns;
+}
+
+}  // namespace
+
 std::optional<int64_t> ParseIso8601(std::string_view s) {
   std::string str(Trim(s));
   struct tm tm {};
@@ -125,8 +138,7 @@ std::optional<int64_t> ParseIso8601(std::string_view s) {
     }
   }
   if (*end != 'Z' && *end != '\0') return std::nullopt;
-  time_t secs = timegm(&tm);
-  return static_cast<int64_t>(secs) * kNanosPerSecond + frac_ns;
+  return SecondsToNanos(static_cast<int64_t>(timegm(&tm)), frac_ns);
 }
 
 std::optional<int64_t> ParseHttpDate(std::string_view s) {
@@ -136,7 +148,7 @@ std::optional<int64_t> ParseHttpDate(std::string_view s) {
   if (end == nullptr) return std::nullopt;
   std::string_view rest = Trim(end);
   if (!rest.empty() && rest != "GMT" && rest != "UTC" && rest != "+0000") return std::nullopt;
-  return static_cast<int64_t>(timegm(&tm)) * kNanosPerSecond;
+  return SecondsToNanos(static_cast<int64_t>(timegm(&tm)));
 }
 
 std::string ToLower(std::string_view s) {

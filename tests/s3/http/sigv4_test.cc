@@ -146,6 +146,9 @@ TEST(HttpUtilTest, Dates) {
             1440938160LL * 1'000'000'000 + 500'000'000);
   EXPECT_FALSE(ParseHttpDate("garbage").has_value());
   EXPECT_FALSE(ParseIso8601("").has_value());
+  // Found by fuzz_s3_xml: dates past 2262 overflowed int64 nanoseconds.
+  EXPECT_FALSE(ParseIso8601("4018-10-28T22:32:00.000Z").has_value());
+  EXPECT_FALSE(ParseHttpDate("Sun, 30 Aug 9999 12:36:00 GMT").has_value());
 }
 
 TEST(HttpUtilTest, DecodeAndDigests) {
