@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cassert>
@@ -73,6 +74,12 @@ Status DataCache::Init() {
   std::lock_guard lock(mu_);
   found_ = std::move(found);
   return OkStatus();
+}
+
+uint64_t DataCache::FreeDiskBytes() const {
+  struct statvfs st;
+  if (::statvfs(dir_.c_str(), &st) != 0) return 0;
+  return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
 }
 
 std::string DataCache::PathOf(uint64_t ino) const {

@@ -76,6 +76,8 @@ class DataCache {
   std::vector<ExtentSet::Extent> Missing(uint64_t ino, uint64_t start, uint64_t end);
   uint64_t ResidentBytes(uint64_t ino);
   uint64_t used_bytes() const { return used_.load(); }
+  // Free bytes on the file system holding the cache (for making room).
+  uint64_t FreeDiskBytes() const;
   // The path of the cache file (for streaming uploads by fd).
   std::string PathOf(uint64_t ino) const;
 

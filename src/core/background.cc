@@ -132,12 +132,10 @@ void FileSystem::OnObjectEvents(const std::vector<sync::ObjectEvent>& events) {
   bg_thread_cv_.notify_all();
 }
 
-void FileSystem::ExpireDue() {
+std::vector<std::pair<int64_t, uint64_t>> FileSystem::EvictionCandidates() {
   std::vector<std::pair<int64_t, uint64_t>> candidates;  // (last access, ino)
-  std::chrono::seconds expire_after;
   {
     std::shared_lock lock(mu_);
-    expire_after = sync_config_.expire_after;
     for (const auto& [ino, n] : inodes_) {
       const meta::InodeRecord& r = n->rec;
       if (!r.is_file() || r.data_dirty || r.meta_dirty || r.key.empty() || n->open_count > 0 ||
@@ -147,6 +145,29 @@ void FileSystem::ExpireDue() {
     }
   }
   std::sort(candidates.begin(), candidates.end());
+  return candidates;
+}
+
+bool FileSystem::MakeRoom(uint64_t bytes) {
+  // Enough for this write and a margin for the metadata store and the next ones.
+  const uint64_t want = bytes + (16 << 20);
+  bool evicted = false;
+  for (const auto& [last, ino] : EvictionCandidates()) {
+    if (cache_->FreeDiskBytes() >= want) break;
+    if (cache_->ResidentBytes(ino) == 0) continue;
+    evicted |= Evict(ino);
+  }
+  if (evicted) spdlog::info("cache disk full: evicted clean data to make room");
+  return evicted;
+}
+
+void FileSystem::ExpireDue() {
+  std::chrono::seconds expire_after;
+  {
+    std::shared_lock lock(mu_);
+    expire_after = sync_config_.expire_after;
+  }
+  auto candidates = EvictionCandidates();
   int64_t now = clock_->WallNanos();
   int64_t cutoff = now - std::chrono::duration_cast<std::chrono::nanoseconds>(expire_after).count();
   for (const auto& [last, ino] : candidates) {
@@ -157,17 +178,18 @@ void FileSystem::ExpireDue() {
   }
 }
 
-void FileSystem::Evict(uint64_t ino) {
+bool FileSystem::Evict(uint64_t ino) {
   std::unique_lock lock(mu_);
   Inode* n = FindLocked(ino);
   // Re-check under the lock: only clean data is ever evicted.
   if (!n || n->rec.data_dirty || n->rec.meta_dirty || n->open_count > 0 ||
       n->rec.export_state != meta::ExportState::kClean)
-    return;
-  if (!cache_->Drop(ino).ok()) return;
+    return false;
+  if (!cache_->Drop(ino).ok()) return false;
   n->rec.fully_resident = false;
   (void)PersistLocked(n->rec);
   evictions_->Inc();
+  return true;
 }
 
 void FileSystem::EnforceWatermark() {

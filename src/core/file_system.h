@@ -249,7 +249,14 @@ class FileSystem final : public sync::ExportTarget {
   void BackgroundLoop();
   // Saves changed residency maps and commits the metadata batch.
   Status CommitBatch();
-  void Evict(uint64_t ino);
+  // Drops the cached bytes of `ino` if they are clean; whether it did.
+  bool Evict(uint64_t ino);
+  // Clean, closed files with cached bytes, least recently used first.
+  std::vector<std::pair<int64_t, uint64_t>> EvictionCandidates();
+  // The cache disk is full: evicts least recently used clean data until
+  // `bytes` (and a margin) are free. Whether anything was evicted. Requires
+  // that mu_ is not held.
+  bool MakeRoom(uint64_t bytes);
   void EnforceWatermark();
   void ImportFile(uint64_t ino);
   void MarkStale(uint64_t ino);

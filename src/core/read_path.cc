@@ -204,6 +204,11 @@ Result<size_t> FileSystem::ReadBlocks(Handle& h, uint64_t off, size_t len, char*
   uint64_t end = std::min(size, (off + len + bs - 1) / bs * bs);
   for (const auto& [a, b] : cache_->Missing(h.ino, start, end)) {
     Status st = FetchIntoCache(h.ino, key, etag, a, b);
+    if (st.code() == ErrorCode::kNoSpace && MakeRoom(b - a))  // a full cache disk
+      st = FetchIntoCache(h.ino, key, etag, a, b);
+    if (st.code() == ErrorCode::kNoSpace)  // a read never says ENOSPC
+      return Status(ErrorCode::kIo, "the cache disk is full of data not yet exported: " +
+                                        st.message());
     if (!st.ok()) {
       if (st.code() == ErrorCode::kPreconditionFailed) MarkStale(h.ino);
       return st;

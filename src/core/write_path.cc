@@ -72,8 +72,12 @@ Result<size_t> FileSystem::Write(uint64_t fh, uint64_t off, const char* data, si
       n->rec.size = off;
     }
   }
-  // The data goes to the cache file outside the namespace lock.
-  RETURN_IF_ERROR(cache_->Write(h->ino, off, data, len));
+  // The data goes to the cache file outside the namespace lock. A full cache
+  // disk first gives up clean (exported) data; ENOSPC only when there is none.
+  Status wrote = cache_->Write(h->ino, off, data, len);
+  if (wrote.code() == ErrorCode::kNoSpace && MakeRoom(len))
+    wrote = cache_->Write(h->ino, off, data, len);
+  RETURN_IF_ERROR(wrote);
   std::unique_lock lock(mu_);
   Inode* n = FindLocked(h->ino);
   if (!n) return Status(ErrorCode::kNotFound, "stale node id");
@@ -104,7 +108,15 @@ Result<size_t> FileSystem::Write(uint64_t fh, uint64_t off, const char* data, si
     commit |= *persisted;
     ScheduleLocked(r.ino);
   }
-  if (commit) RETURN_IF_ERROR(store_->Flush());
+  if (commit) {
+    Status st = store_->Flush();
+    if (st.code() == ErrorCode::kNoSpace) {
+      lock.unlock();
+      if (MakeRoom(0)) st = store_->Flush();
+      lock.lock();
+    }
+    RETURN_IF_ERROR(st);
+  }
   if (cleared_setid) {
     lock.unlock();
     NotifyKernel({{h->ino, ""}});

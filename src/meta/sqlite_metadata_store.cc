@@ -2,6 +2,8 @@
 // transactions).
 #include <sqlite3.h>
 
+#include <cerrno>
+
 #include <map>
 #include <mutex>
 #include <string>
@@ -315,14 +317,21 @@ class SqliteMetadataStore final : public MetadataStore {
     if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
       std::string msg = err ? err : "unknown";
       sqlite3_free(err);
-      return Status(ErrorCode::kIo, std::string("metadata store: ") + msg);
+      return Status(ErrorCodeLocked(), std::string("metadata store: ") + msg);
     }
     return OkStatus();
   }
+  // A full disk is ENOSPC whichever way SQLite reports it (SQLITE_FULL, or an
+  // I/O error whose system errno is ENOSPC or EDQUOT).
+  ErrorCode ErrorCodeLocked() {
+    int code = sqlite3_errcode(db_) & 0xff;
+    int sys = sqlite3_system_errno(db_);
+    if (code == SQLITE_FULL || (code == SQLITE_IOERR && (sys == ENOSPC || sys == EDQUOT)))
+      return ErrorCode::kNoSpace;
+    return ErrorCode::kIo;
+  }
   Status Error(const std::string& what) {
-    int code = sqlite3_errcode(db_);
-    ErrorCode ec = code == SQLITE_FULL ? ErrorCode::kNoSpace : ErrorCode::kIo;
-    return Status(ec, "metadata store: " + what + ": " + sqlite3_errmsg(db_));
+    return Status(ErrorCodeLocked(), "metadata store: " + what + ": " + sqlite3_errmsg(db_));
   }
   Status BeginLocked() {
     if (in_tx_) return OkStatus();

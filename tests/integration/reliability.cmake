@@ -24,3 +24,6 @@ stagefs_reliability_test(lying_server test_lying_server 300 "fuse;s3")
 # 10-crash run moves into the default suite.
 stagefs_reliability_test(crash_loop test_crash_loop 900 "fuse;s3;slow" STAGEFS_CRASH_LOOPS=10)
 stagefs_reliability_test(crash_loop_long test_crash_loop 5400 "fuse;s3;slow" STAGEFS_CRASH_LOOPS=50)
+# The cache dir on a small loop-mounted ext4: ENOSPC, eviction of clean data,
+# a metadata store that cannot grow (about 2 min).
+stagefs_reliability_test(full_disk test_full_disk 600 "fuse;s3")
